@@ -1,0 +1,226 @@
+// Package broker defines the contract every arbion brokerage adapter meets:
+// the [Broker] interface and its value types (instrument, order request,
+// order snapshot, fill, position, quote, account, capabilities).
+//
+// Money and quantities are decimal.Decimal throughout. Every error a Broker
+// returns is classifiable with errors.Is against a kind from
+// github.com/arbiontrader/arbion/errors (ErrOrderNotFound,
+// ErrOrderNotCancelable, ErrInvalidOrder, ErrOutcomeUnknown, ...), and broker
+// failures are reachable as *errors.BrokerError with errors.As.
+//
+// The package also holds decorators that wrap any Broker (a quote cache, an
+// observer hook) and the optional interfaces an adapter may implement
+// ([OrderFinder], [HealthReporter]).
+package broker
+
+import (
+	"context"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Broker is one trading account at one brokerage. Implementations are safe
+// for concurrent use.
+//
+// A method that changes state at the broker (PlaceOrder, CancelOrder,
+// ReplaceOrder) whose answer was lost after the request was sent returns an
+// error matching errors.ErrOutcomeUnknown; the caller must resolve it by a
+// lookup ([OrderFinder] or GetOrder), never by sending the request again.
+type Broker interface {
+	// Name is the broker's short lower-case name: "schwab", "paper", ...
+	Name() string
+	// Capabilities says what this broker supports.
+	Capabilities() Capabilities
+	// PlaceOrder sends a new order. Placing a request whose ClientOrderID the
+	// broker already holds yields the existing order, never a second one, on
+	// brokers whose Capabilities report IdempotentClientOrderID; the others
+	// refuse it with errors.ErrDuplicateOrder or resolve it by lookup.
+	PlaceOrder(ctx context.Context, req OrderRequest) (Ack, error)
+	// CancelOrder asks the broker to cancel a working order. Cancelling an
+	// order that is already filled or closed returns an error matching
+	// errors.ErrOrderNotCancelable; an unknown id, errors.ErrOrderNotFound.
+	// A nil error means the request was accepted, not that the order is
+	// cancelled: GetOrder tells when it is.
+	CancelOrder(ctx context.Context, orderID string) error
+	// ReplaceOrder replaces a working order with req. The Ack carries the new
+	// order's id (the same id on brokers that edit in place); the old order
+	// becomes StatusReplaced once the broker confirms.
+	ReplaceOrder(ctx context.Context, orderID string, req OrderRequest) (Ack, error)
+	// GetOrder returns the order's current snapshot.
+	GetOrder(ctx context.Context, orderID string) (Order, error)
+	// OpenOrders returns every order that is not terminal.
+	OpenOrders(ctx context.Context) ([]Order, error)
+	// Positions returns every open position.
+	Positions(ctx context.Context) ([]Position, error)
+	// Account returns the account's balances.
+	Account(ctx context.Context) (Account, error)
+	// Quotes returns quotes for the symbols, in batches of at most
+	// Capabilities().QuoteBatchSize symbols per request. A symbol the broker
+	// does not know is left out of the result (the caller compares); an
+	// empty list of symbols returns no quotes and no error.
+	Quotes(ctx context.Context, symbols ...string) ([]Quote, error)
+}
+
+// OrderFinder is implemented by brokers that can find an order from the
+// request it was placed with: by client order id where the broker keeps one,
+// by matching fields among recent orders where it does not. The order tracker
+// uses it to settle a placement whose outcome was unknown.
+//
+// FindOrder returns an error matching errors.ErrOrderNotFound when no order
+// matches. Brokers are eventually consistent, so "not found" right after a
+// placement is not proof that the order does not exist.
+type OrderFinder interface {
+	FindOrder(ctx context.Context, req OrderRequest) (Order, error)
+}
+
+// HealthReporter is implemented by adapters that can tell a host about their
+// connection, so that it can serve liveness and readiness from it.
+type HealthReporter interface {
+	Health(ctx context.Context) Health
+}
+
+// Health is a snapshot of an adapter's connection to its broker.
+type Health struct {
+	Broker        string
+	Reachable     bool      // the last request got an HTTP answer
+	Authenticated bool      // credentials are present and were last accepted
+	TokenExpiry   time.Time // when the access token expires; zero if unknown or none
+	// LoginExpiry is when the user must log in again (Schwab's 7-day refresh
+	// token, E*TRADE's midnight US Eastern); zero if unknown or none.
+	LoginExpiry time.Time
+	LastError   error     // the last failed request's error, nil if none
+	LastErrorAt time.Time // when LastError happened
+	// RateLimitRemaining is how many requests the client-side limiter would
+	// let through right now, per bucket name ("orders", "reads", ...).
+	RateLimitRemaining map[string]int
+}
+
+// Instrument identifies what is traded.
+type Instrument struct {
+	Symbol     string     `json:"symbol"`      // "AAPL", "BTC-USD", OCC option symbol
+	AssetClass AssetClass `json:"asset_class"` // equity, option or crypto
+}
+
+// String returns the symbol.
+func (i Instrument) String() string { return i.Symbol }
+
+// OrderRequest is an order to send. ClientOrderID identifies the intent: the
+// same id sent twice must yield one order at the broker.
+type OrderRequest struct {
+	ClientOrderID string          `json:"client_order_id"`
+	Instrument    Instrument      `json:"instrument"`
+	Side          Side            `json:"side"`
+	Type          OrderType       `json:"type"`
+	Quantity      decimal.Decimal `json:"quantity"`              // in units of the instrument; > 0
+	LimitPrice    decimal.Decimal `json:"limit_price,omitzero"`  // Limit and StopLimit
+	StopPrice     decimal.Decimal `json:"stop_price,omitzero"`   // Stop and StopLimit
+	TrailAmount   decimal.Decimal `json:"trail_amount,omitzero"` // TrailingStop: a price distance, or
+	TrailPercent  decimal.Decimal `json:"trail_percent,omitzero"`
+	TimeInForce   TimeInForce     `json:"time_in_force"`
+	ExtendedHours bool            `json:"extended_hours,omitempty"` // may trade outside regular hours
+}
+
+// Ack is the broker's acknowledgement of a placed or replacing order.
+type Ack struct {
+	OrderID       string    `json:"order_id"` // the broker's id for the (new) order
+	ClientOrderID string    `json:"client_order_id"`
+	Status        Status    `json:"status"`     // as far as the broker told
+	RawStatus     string    `json:"raw_status"` // the broker's own word, if it gave one
+	AcceptedAt    time.Time `json:"accepted_at"`
+	// Warnings are messages the broker attached without refusing the order
+	// (E*TRADE preview warnings, for example).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Fill is one execution of (part of) an order.
+type Fill struct {
+	ExecID   string          `json:"exec_id"` // unique per order at the broker; dedup key
+	Quantity decimal.Decimal `json:"quantity"`
+	Price    decimal.Decimal `json:"price"`
+	Fee      decimal.Decimal `json:"fee"`
+	Time     time.Time       `json:"time"`
+}
+
+// Order is a snapshot of one order as the broker reports it.
+type Order struct {
+	OrderID       string          `json:"order_id"`
+	ClientOrderID string          `json:"client_order_id,omitempty"` // empty where the broker does not echo it
+	Instrument    Instrument      `json:"instrument"`
+	Side          Side            `json:"side"`
+	Type          OrderType       `json:"type"`
+	TimeInForce   TimeInForce     `json:"time_in_force"`
+	Quantity      decimal.Decimal `json:"quantity"`
+	LimitPrice    decimal.Decimal `json:"limit_price,omitzero"`
+	StopPrice     decimal.Decimal `json:"stop_price,omitzero"`
+	Status        Status          `json:"status"`
+	RawStatus     string          `json:"raw_status"` // the broker's own status, always kept
+	// FilledQuantity is the cumulative filled quantity. Where the broker
+	// reports fills, it equals the sum of Fills' quantities.
+	FilledQuantity decimal.Decimal `json:"filled_quantity"`
+	// AvgFillPrice is the quantity-weighted mean price of the fills; zero
+	// when nothing is filled.
+	AvgFillPrice decimal.Decimal `json:"avg_fill_price"`
+	Fees         decimal.Decimal `json:"fees"`
+	Fills        []Fill          `json:"fills,omitempty"`
+	RejectReason string          `json:"reject_reason,omitempty"`
+	// ReplacedBy is the id of the order that replaced this one, if known.
+	ReplacedBy string    `json:"replaced_by,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// Remaining returns the quantity still to fill (never negative).
+func (o Order) Remaining() decimal.Decimal {
+	r := o.Quantity.Sub(o.FilledQuantity)
+	if r.IsNegative() {
+		return decimal.Zero
+	}
+	return r
+}
+
+// Position is a holding in one instrument. Quantity is signed: negative for
+// a short.
+type Position struct {
+	Instrument Instrument      `json:"instrument"`
+	Quantity   decimal.Decimal `json:"quantity"`
+	AvgCost    decimal.Decimal `json:"avg_cost"` // average price paid per unit
+}
+
+// Quote is the market for one symbol at a moment.
+type Quote struct {
+	Symbol string          `json:"symbol"`
+	Bid    decimal.Decimal `json:"bid"`
+	Ask    decimal.Decimal `json:"ask"`
+	Last   decimal.Decimal `json:"last"`
+	Time   time.Time       `json:"time"` // when the broker says the quote was taken
+}
+
+// Account is the account's balances in its currency.
+type Account struct {
+	ID          string          `json:"id"` // the broker's account identifier (never a secret)
+	Currency    string          `json:"currency"`
+	Cash        decimal.Decimal `json:"cash"`
+	BuyingPower decimal.Decimal `json:"buying_power"`
+	Equity      decimal.Decimal `json:"equity"` // cash plus positions at market value
+}
+
+// Capabilities says what a broker supports, so that higher layers choose a
+// strategy that works there (the stop-loss supervisor uses a native stop or
+// watches the price itself).
+type Capabilities struct {
+	NativeStop   bool // resting stop (stop-market) orders
+	StopLimit    bool // stop-limit orders
+	TrailingStop bool // trailing-stop orders
+	GTC          bool // good-till-cancelled time in force
+	Replace      bool // ReplaceOrder is supported
+	Bracket      bool // bracket / OCO orders
+	Fractional   bool // fractional quantities
+	// IdempotentClientOrderID: placing a ClientOrderID the broker already
+	// holds returns the existing order instead of creating a second one.
+	IdempotentClientOrderID bool
+	// QuoteBatchSize is the most symbols one quote request may carry.
+	QuoteBatchSize int
+	// AssetClasses lists the asset classes the broker trades.
+	AssetClasses []AssetClass
+}
