@@ -97,6 +97,8 @@ const (
 	ErrStaleVersion Kind = "stale version"
 	// ErrDecrypt: stored data could not be decrypted (wrong key or tampered).
 	ErrDecrypt Kind = "decryption failed"
+	// ErrStorage: the host's store (a database) failed to read or write.
+	ErrStorage Kind = "storage error"
 )
 
 // kinds lists every Kind in the order [KindOf] tries them: the most specific
@@ -110,6 +112,7 @@ var kinds = [...]Kind{
 	ErrStopLossBreach, ErrStopNotPlaced, ErrNotSupported, ErrTimeout, ErrNetwork,
 	ErrBrokerUnavailable, ErrMalformedResponse, ErrEncryptionKeyMissing,
 	ErrDecrypt, ErrConfiguration, ErrInvalidTransition, ErrOverfill, ErrStaleVersion,
+	ErrStorage,
 }
 
 // Kinds returns every kind this package defines, most specific first.
