@@ -1,6 +1,7 @@
 package errors_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -159,6 +160,10 @@ func TestRetryable(t *testing.T) {
 		Err: &errors.BrokerError{Kind: errors.ErrTimeout}}
 	if errors.Retryable(unknown) {
 		t.Error("Retryable(outcome unknown wrapping timeout) = true")
+	}
+	canceled := &errors.BrokerError{Broker: "schwab", Op: "get order", Kind: errors.ErrNetwork, Err: context.Canceled}
+	if errors.Retryable(canceled) {
+		t.Error("Retryable(network error from a cancelled context) = true")
 	}
 }
 

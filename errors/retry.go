@@ -1,6 +1,9 @@
 package errors
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Retryable reports whether err is of a kind that is safe to try again
 // unchanged: the request had no effect and the failure is transient (rate
@@ -9,9 +12,10 @@ import "time"
 //
 // [ErrOutcomeUnknown] is never retryable, even when it also wraps a network
 // or timeout error: a request whose fate is unknown is resolved by a lookup,
-// never by sending it again. nil is not retryable.
+// never by sending it again. Neither is an error caused by the caller
+// cancelling its context: the caller asked to stop. nil is not retryable.
 func Retryable(err error) bool {
-	if err == nil || Is(err, ErrOutcomeUnknown) {
+	if err == nil || Is(err, ErrOutcomeUnknown) || Is(err, context.Canceled) {
 		return false
 	}
 	for _, k := range [...]Kind{ErrRateLimited, ErrNetwork, ErrTimeout, ErrBrokerUnavailable} {

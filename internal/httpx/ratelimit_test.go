@@ -1,0 +1,155 @@
+package httpx_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/arbiontrader/arbion/errors"
+	"github.com/arbiontrader/arbion/internal/httpx"
+	"github.com/arbiontrader/arbion/internal/httpx/fakeclock"
+	"golang.org/x/time/rate"
+)
+
+// maxInWindow returns the largest number of times that fall in one closed
+// window [t, t+window], over all windows (times sorted).
+func maxInWindow(times []time.Time, window time.Duration) int {
+	best, j := 0, 0
+	for i := range times {
+		for j < len(times) && !times[j].After(times[i].Add(window)) {
+			j++
+		}
+		best = max(best, j-i)
+	}
+	return best
+}
+
+// sendOrders sends n order requests one after the other through bucket and
+// returns the server's receive times on the fake clock.
+func sendOrders(t *testing.T, n int, bucket httpx.Bucket) []time.Time {
+	t.Helper()
+	clock := fakeclock.NewAuto(epoch)
+	h := &hits{clock: clock}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.record(r, nil)
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer srv.Close()
+	c, _ := newClient(t, srv, func(cfg *httpx.Config) {
+		cfg.Clock = clock
+		cfg.Buckets = map[string]httpx.Bucket{"orders": bucket}
+	})
+	for i := range n {
+		req := httpx.Request{Op: "place order", Method: "POST", Path: "/orders", Body: []byte(`{}`), Bucket: "orders"}
+		if _, err := c.Do(context.Background(), req); err != nil {
+			t.Fatalf("order %d: %v", i, err)
+		}
+	}
+	return h.times
+}
+
+func TestRollingMinuteLimit(t *testing.T) {
+	times := sendOrders(t, 500, httpx.RollingWindow(120, time.Minute))
+	if len(times) != 500 {
+		t.Fatalf("server saw %d orders, want 500", len(times))
+	}
+	if got := maxInWindow(times, time.Minute); got > 120 {
+		t.Errorf("%d orders in one rolling minute, want at most 120", got)
+	}
+	// Not slower than needed: 499 gaps of 60/119 s.
+	span := times[len(times)-1].Sub(times[0])
+	if want := 499 * time.Minute / 119; span > want+time.Second {
+		t.Errorf("500 orders took %v, want about %v", span, want)
+	}
+}
+
+// TestRollingMinuteCheckCanFail shows that the window count catches the
+// naive bucket (120 per minute as a rate): it lets 121 orders into a closed
+// minute.
+func TestRollingMinuteCheckCanFail(t *testing.T) {
+	times := sendOrders(t, 200, httpx.Bucket{Rate: rate.Limit(120.0 / 60), Burst: 1})
+	if got := maxInWindow(times, time.Minute); got <= 120 {
+		t.Errorf("naive bucket: %d orders in one minute, expected the check to see 121", got)
+	}
+}
+
+func TestRateLimitFailsFastPastDeadline(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{}`)
+	}))
+	defer srv.Close()
+	clock := fakeclock.New(epoch) // manual: a wait would block the test
+	c, _ := newClient(t, srv, func(cfg *httpx.Config) {
+		cfg.Clock = clock
+		cfg.Buckets = map[string]httpx.Bucket{"reads": {Rate: 1, Burst: 1}}
+	})
+	req := httpx.Request{Op: "get quote", Path: "/q", Bucket: "reads", Idempotent: true}
+	if _, err := c.Do(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Headroom()["reads"]; got != 0 {
+		t.Errorf("headroom after one request = %d, want 0", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond) // the next slot is 1s away
+	defer cancel()
+	_, err := c.Do(ctx, req)
+	if !errors.Is(err, errors.ErrRateLimited) {
+		t.Fatalf("err = %v, want rate limited", err)
+	}
+	if d, ok := errors.RetryAfter(err); !ok || d != time.Second {
+		t.Errorf("RetryAfter = %v, %t; want 1s", d, ok)
+	}
+	if clock.Waiters() != 0 {
+		t.Errorf("a timer is still waiting")
+	}
+	// The reservation was given back: one second later one token is free.
+	clock.Advance(time.Second)
+	if got := c.Headroom()["reads"]; got != 1 {
+		t.Errorf("headroom after 1s = %d, want 1 (reservation cancelled)", got)
+	}
+}
+
+func TestRateLimitWaitHonoursContext(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	clock := fakeclock.New(epoch)
+	c, _ := newClient(t, srv, func(cfg *httpx.Config) {
+		cfg.Clock = clock
+		cfg.Buckets = map[string]httpx.Bucket{"orders": httpx.RollingWindow(120, time.Minute)}
+	})
+	req := httpx.Request{Op: "cancel order", Method: "DELETE", Path: "/o/1", Bucket: "orders", Idempotent: true}
+	if _, err := c.Do(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := c.Do(ctx, req); done <- err }()
+	for clock.Waiters() == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("Do returned without waiting: %v", err)
+		default:
+		}
+		waitABit()
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want one wrapping context.Canceled", err)
+	}
+}
+
+func TestUnknownBucketIsConfigurationError(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	c, _ := newClient(t, srv, nil)
+	_, err := c.Do(context.Background(), httpx.Request{Op: "op", Path: "/x", Bucket: "nope"})
+	if !errors.Is(err, errors.ErrConfiguration) {
+		t.Errorf("err = %v, want configuration error", err)
+	}
+}
