@@ -33,6 +33,17 @@ func (r OrderRequest) Validate() error {
 	if !r.TimeInForce.Valid() {
 		bad("time_in_force is " + r.TimeInForce.String())
 	}
+	for name, v := range map[string]decimal.Decimal{"quantity": r.Quantity, "limit_price": r.LimitPrice,
+		"stop_price": r.StopPrice, "trail_amount": r.TrailAmount, "trail_percent": r.TrailPercent} {
+		if !inRange(v) {
+			bad(name + " is out of range")
+		}
+	}
+	if len(errs) > 0 && !inRange(r.Quantity, r.LimitPrice, r.StopPrice, r.TrailAmount, r.TrailPercent) {
+		// Formatting a decimal with an absurd exponent would build a huge
+		// string; the range errors above say enough.
+		return errors.Join(errs...)
+	}
 	if !r.Quantity.IsPositive() {
 		bad("quantity must be positive, got " + r.Quantity.String())
 	}
@@ -40,6 +51,21 @@ func (r OrderRequest) Validate() error {
 		bad(reason)
 	}
 	return errors.Join(errs...)
+}
+
+// inRange reports whether every value is within what any order could carry:
+// at most 40 digits and an exponent within ±40. A decimal built in code can
+// hold an exponent of billions, and printing it would allocate gigabytes.
+func inRange(vs ...decimal.Decimal) bool {
+	for _, v := range vs {
+		if v.IsZero() {
+			continue
+		}
+		if e := v.Exponent(); e < -40 || e > 40 || v.NumDigits() > 40 {
+			return false
+		}
+	}
+	return true
 }
 
 // priceProblems checks the prices the order type needs and refuses the ones

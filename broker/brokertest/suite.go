@@ -1,0 +1,507 @@
+package brokertest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/errors"
+	"github.com/shopspring/decimal"
+)
+
+// tb is the part of *testing.T the suite uses. The checks run against it so
+// that the suite's own tests can run them on a recorder and assert that a
+// broken broker fails.
+type tb interface {
+	Helper()
+	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+	Context() context.Context
+	Cleanup(f func())
+	Run(name string, f func(tb)) bool
+}
+
+// testingT adapts *testing.T to tb.
+type testingT struct{ *testing.T }
+
+func (t testingT) Run(name string, f func(tb)) bool {
+	return t.T.Run(name, func(t *testing.T) { f(testingT{t}) })
+}
+
+// check is one subtest of the suite.
+type check struct {
+	name string
+	run  func(s *suite, t tb)
+}
+
+var checks = [...]check{
+	{"capabilities-and-account", (*suite).checkCapabilities},
+	{"place-get-cancel", (*suite).checkPlaceGetCancel},
+	{"replace", (*suite).checkReplace},
+	{"idempotent-client-order-id", (*suite).checkIdempotent},
+	{"errors-classified", (*suite).checkErrors},
+	{"partial-then-full-fill", (*suite).checkPartialFill},
+	{"quotes", (*suite).checkQuotes},
+}
+
+// suite holds the harness with its defaults filled in.
+type suite struct {
+	h    Harness
+	caps broker.Capabilities
+}
+
+func run(t tb, h Harness) {
+	t.Helper()
+	if err := h.withDefaults(); err != nil {
+		t.Fatalf("brokertest: %v", err)
+	}
+	s := &suite{h: h, caps: h.Broker.Capabilities()}
+	for _, c := range checks {
+		t.Run(c.name, func(t tb) { c.run(s, t) })
+	}
+}
+
+// withDefaults checks the required fields and fills in the optional ones.
+func (h *Harness) withDefaults() error {
+	switch {
+	case h.Broker == nil:
+		return fmt.Errorf("Harness.Broker is nil")
+	case h.Fill == nil:
+		return fmt.Errorf("Harness.Fill is nil")
+	case h.Instrument.Symbol == "":
+		return fmt.Errorf("Harness.Instrument has no symbol")
+	case !h.Quantity.IsPositive():
+		return fmt.Errorf("Harness.Quantity must be positive, got %s", h.Quantity)
+	case !h.RestingLimitBuy.IsPositive():
+		return fmt.Errorf("Harness.RestingLimitBuy must be positive, got %s", h.RestingLimitBuy)
+	}
+	if h.PriceTick.IsZero() {
+		h.PriceTick = decimal.New(1, -2)
+	}
+	if h.ReplaceLimitBuy.IsZero() {
+		h.ReplaceLimitBuy = h.RestingLimitBuy.Sub(h.PriceTick)
+	}
+	if h.PartialQuantity.IsZero() {
+		h.PartialQuantity = h.Quantity.Div(decimal.NewFromInt(2)).Truncate(-h.Quantity.Exponent())
+		if h.Quantity.Exponent() > 0 {
+			h.PartialQuantity = h.Quantity.Div(decimal.NewFromInt(2)).Truncate(0)
+		}
+	}
+	if len(h.QuoteSymbols) == 0 {
+		h.QuoteSymbols = []string{h.Instrument.Symbol}
+	}
+	if h.UnknownSymbol == "" {
+		h.UnknownSymbol = "ZZZZQX"
+	}
+	if h.UnknownOrderID == "" {
+		h.UnknownOrderID = "987654321012"
+	}
+	if !h.PriceTick.IsPositive() || !h.ReplaceLimitBuy.IsPositive() {
+		return fmt.Errorf("Harness.PriceTick %s and ReplaceLimitBuy %s must be positive", h.PriceTick, h.ReplaceLimitBuy)
+	}
+	return nil
+}
+
+// limitBuy returns a fresh resting limit buy at price.
+func (s *suite) limitBuy(price decimal.Decimal) broker.OrderRequest {
+	tif := broker.Day
+	if s.caps.GTC {
+		tif = broker.GTC
+	}
+	return broker.OrderRequest{
+		ClientOrderID: broker.NewClientOrderID(),
+		Instrument:    s.h.Instrument,
+		Side:          broker.Buy,
+		Type:          broker.Limit,
+		Quantity:      s.h.Quantity,
+		LimitPrice:    price,
+		TimeInForce:   tif,
+	}
+}
+
+// place places req, stops the check if it fails, and cancels the order when
+// the check ends if it is still working.
+func (s *suite) place(t tb, req broker.OrderRequest) broker.Ack {
+	t.Helper()
+	ack, err := s.h.Broker.PlaceOrder(t.Context(), req)
+	if err != nil {
+		t.Fatalf("PlaceOrder(%s %s %s @ %s): %v", req.Side, req.Quantity, req.Instrument.Symbol, req.LimitPrice, err)
+	}
+	if ack.OrderID == "" {
+		t.Fatalf("PlaceOrder returned an Ack without an order id: %+v", ack)
+	}
+	if ack.ClientOrderID != "" && ack.ClientOrderID != req.ClientOrderID {
+		t.Errorf("Ack.ClientOrderID = %q, want %q", ack.ClientOrderID, req.ClientOrderID)
+	}
+	s.cancelAtEnd(t, ack.OrderID)
+	return ack
+}
+
+func (s *suite) cancelAtEnd(t tb, orderID string) {
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if o, err := s.h.Broker.GetOrder(ctx, orderID); err == nil && !o.Status.Terminal() {
+			_ = s.h.Broker.CancelOrder(ctx, orderID) // best effort: the check already reported what matters
+		}
+	})
+}
+
+func (s *suite) get(t tb, orderID string) broker.Order {
+	t.Helper()
+	o, err := s.h.Broker.GetOrder(t.Context(), orderID)
+	if err != nil {
+		t.Fatalf("GetOrder(%q): %v", orderID, err)
+	}
+	if o.OrderID != orderID {
+		t.Errorf("GetOrder(%q).OrderID = %q", orderID, o.OrderID)
+	}
+	return o
+}
+
+func (s *suite) openIDs(t tb) []string {
+	t.Helper()
+	open, err := s.h.Broker.OpenOrders(t.Context())
+	if err != nil {
+		t.Fatalf("OpenOrders: %v", err)
+	}
+	ids := make([]string, 0, len(open))
+	for _, o := range open {
+		if o.Status.Terminal() {
+			t.Errorf("OpenOrders holds order %s in terminal status %s", o.OrderID, o.Status)
+		}
+		ids = append(ids, o.OrderID)
+	}
+	return ids
+}
+
+func (s *suite) settle(t tb) {
+	t.Helper()
+	if s.h.Settle == nil {
+		return
+	}
+	if err := s.h.Settle(t.Context()); err != nil {
+		t.Fatalf("Harness.Settle: %v", err)
+	}
+}
+
+func (s *suite) fill(t tb, orderID string, qty, price decimal.Decimal) {
+	t.Helper()
+	if err := s.h.Fill(t.Context(), orderID, qty, price); err != nil {
+		t.Fatalf("Harness.Fill(%s, %s @ %s): %v", orderID, qty, price, err)
+	}
+}
+
+func (s *suite) position(t tb) decimal.Decimal {
+	t.Helper()
+	positions, err := s.h.Broker.Positions(t.Context())
+	if err != nil {
+		t.Fatalf("Positions: %v", err)
+	}
+	total := decimal.Zero
+	for _, p := range positions {
+		if p.Instrument.Symbol == s.h.Instrument.Symbol {
+			total = total.Add(p.Quantity)
+		}
+	}
+	return total
+}
+
+// wantWorking checks that o is the unfilled working order req asked for.
+func wantWorking(t tb, o broker.Order, req broker.OrderRequest) {
+	t.Helper()
+	if o.Status != broker.StatusNew && o.Status != broker.StatusPendingNew {
+		t.Errorf("order %s status = %s, want new (or pending_new)", o.OrderID, o.Status)
+	}
+	if o.Instrument.Symbol != req.Instrument.Symbol {
+		t.Errorf("order %s symbol = %q, want %q", o.OrderID, o.Instrument.Symbol, req.Instrument.Symbol)
+	}
+	if o.Side != req.Side || o.Type != req.Type {
+		t.Errorf("order %s is %s %s, want %s %s", o.OrderID, o.Side, o.Type, req.Side, req.Type)
+	}
+	if !o.Quantity.Equal(req.Quantity) {
+		t.Errorf("order %s quantity = %s, want %s", o.OrderID, o.Quantity, req.Quantity)
+	}
+	if !o.LimitPrice.Equal(req.LimitPrice) {
+		t.Errorf("order %s limit price = %s, want %s", o.OrderID, o.LimitPrice, req.LimitPrice)
+	}
+	if !o.FilledQuantity.IsZero() || len(o.Fills) != 0 {
+		t.Errorf("order %s has fills before any execution: filled %s, %d fills", o.OrderID, o.FilledQuantity, len(o.Fills))
+	}
+	if o.ClientOrderID != "" && o.ClientOrderID != req.ClientOrderID {
+		t.Errorf("order %s client order id = %q, want %q", o.OrderID, o.ClientOrderID, req.ClientOrderID)
+	}
+}
+
+// wantKind checks that err is non-nil and matches kind.
+func wantKind(t tb, what string, err error, kind errors.Kind) {
+	t.Helper()
+	switch {
+	case err == nil:
+		t.Errorf("%s: no error, want one matching %q", what, kind)
+	case !errors.Is(err, kind):
+		t.Errorf("%s: error %q (kind %q) does not match %q", what, err, errors.KindOf(err), kind)
+	}
+}
+
+func (s *suite) checkCapabilities(t tb) {
+	name := s.h.Broker.Name()
+	if name == "" || name != strings.ToLower(name) || strings.ContainsAny(name, " \t") {
+		t.Errorf("Name() = %q, want a short lower-case name", name)
+	}
+	if s.caps.QuoteBatchSize <= 0 {
+		t.Errorf("Capabilities().QuoteBatchSize = %d, want > 0", s.caps.QuoteBatchSize)
+	}
+	if _, err := s.h.Broker.Account(t.Context()); err != nil {
+		t.Errorf("Account: %v", err)
+	}
+}
+
+func (s *suite) checkPlaceGetCancel(t tb) {
+	ctx := t.Context()
+	req := s.limitBuy(s.h.RestingLimitBuy)
+	ack := s.place(t, req)
+	wantWorking(t, s.get(t, ack.OrderID), req)
+	if !slices.Contains(s.openIDs(t), ack.OrderID) {
+		t.Errorf("OpenOrders does not hold the working order %s", ack.OrderID)
+	}
+
+	if err := s.h.Broker.CancelOrder(ctx, ack.OrderID); err != nil {
+		t.Fatalf("CancelOrder(%s): %v", ack.OrderID, err)
+	}
+	if st := s.get(t, ack.OrderID).Status; st != broker.StatusPendingCancel && st != broker.StatusCanceled {
+		t.Errorf("after CancelOrder, status = %s, want pending_cancel or canceled", st)
+	}
+	s.settle(t)
+	if st := s.get(t, ack.OrderID).Status; st != broker.StatusCanceled {
+		t.Errorf("after CancelOrder and Settle, status = %s, want canceled", st)
+	}
+	if slices.Contains(s.openIDs(t), ack.OrderID) {
+		t.Errorf("OpenOrders still holds the canceled order %s", ack.OrderID)
+	}
+	wantKind(t, "CancelOrder of a canceled order", s.h.Broker.CancelOrder(ctx, ack.OrderID), errors.ErrOrderNotCancelable)
+}
+
+func (s *suite) checkReplace(t tb) {
+	if !s.caps.Replace {
+		t.Skipf("Capabilities().Replace is false")
+	}
+	old := s.place(t, s.limitBuy(s.h.RestingLimitBuy))
+	req := s.limitBuy(s.h.ReplaceLimitBuy)
+	ack, err := s.h.Broker.ReplaceOrder(t.Context(), old.OrderID, req)
+	if err != nil {
+		t.Fatalf("ReplaceOrder(%s): %v", old.OrderID, err)
+	}
+	s.cancelAtEnd(t, ack.OrderID)
+	switch {
+	case s.h.ReplaceKeepsID && ack.OrderID != old.OrderID:
+		t.Errorf("ReplaceOrder returned id %q, want the same id %q (Harness.ReplaceKeepsID)", ack.OrderID, old.OrderID)
+	case !s.h.ReplaceKeepsID && (ack.OrderID == old.OrderID || ack.OrderID == ""):
+		t.Errorf("ReplaceOrder returned id %q, want a new order id (old %q)", ack.OrderID, old.OrderID)
+	}
+	s.settle(t)
+
+	if !s.h.ReplaceKeepsID {
+		o := s.get(t, old.OrderID)
+		if o.Status != broker.StatusReplaced {
+			t.Errorf("replaced order %s status = %s, want replaced", old.OrderID, o.Status)
+		}
+		if o.ReplacedBy != "" && o.ReplacedBy != ack.OrderID {
+			t.Errorf("replaced order ReplacedBy = %q, want %q", o.ReplacedBy, ack.OrderID)
+		}
+	}
+	wantWorking(t, s.get(t, ack.OrderID), req)
+	open := s.openIDs(t)
+	if !slices.Contains(open, ack.OrderID) {
+		t.Errorf("OpenOrders does not hold the replacing order %s", ack.OrderID)
+	}
+	if !s.h.ReplaceKeepsID && slices.Contains(open, old.OrderID) {
+		t.Errorf("OpenOrders still holds the replaced order %s", old.OrderID)
+	}
+}
+
+func (s *suite) checkIdempotent(t tb) {
+	before := s.openIDs(t)
+	req := s.limitBuy(s.h.RestingLimitBuy)
+	first := s.place(t, req)
+	second, err := s.h.Broker.PlaceOrder(t.Context(), req)
+	switch {
+	case err == nil:
+		s.cancelAtEnd(t, second.OrderID)
+		if second.OrderID != first.OrderID {
+			t.Errorf("the same ClientOrderID placed twice gave two orders: %q and %q", first.OrderID, second.OrderID)
+		}
+	case s.caps.IdempotentClientOrderID:
+		t.Errorf("second placement of ClientOrderID %s: %v; Capabilities report IdempotentClientOrderID, want the first order back", req.ClientOrderID, err)
+	case !errors.Is(err, errors.ErrDuplicateOrder):
+		t.Errorf("second placement of ClientOrderID %s: error %q (kind %q), want the first order or ErrDuplicateOrder",
+			req.ClientOrderID, err, errors.KindOf(err))
+	}
+
+	var added []string
+	for _, id := range s.openIDs(t) {
+		if !slices.Contains(before, id) {
+			added = append(added, id)
+			s.cancelAtEnd(t, id)
+		}
+	}
+	if len(added) != 1 || added[0] != first.OrderID {
+		t.Errorf("after placing one ClientOrderID twice, OpenOrders gained %v, want exactly [%s]", added, first.OrderID)
+	}
+}
+
+func (s *suite) checkErrors(t tb) {
+	ctx := t.Context()
+	b := s.h.Broker
+	_, err := b.GetOrder(ctx, s.h.UnknownOrderID)
+	wantKind(t, "GetOrder of an unknown id", err, errors.ErrOrderNotFound)
+	wantKind(t, "CancelOrder of an unknown id", b.CancelOrder(ctx, s.h.UnknownOrderID), errors.ErrOrderNotFound)
+	if _, err := b.GetOrder(ctx, ""); errors.KindOf(err) == "" {
+		t.Errorf("GetOrder of an empty id: error %v, want a classified error", err)
+	}
+
+	before := s.openIDs(t)
+	req := s.limitBuy(s.h.RestingLimitBuy)
+	req.Quantity = s.h.Quantity.Neg()
+	ack, err := b.PlaceOrder(ctx, req)
+	if err == nil {
+		s.cancelAtEnd(t, ack.OrderID)
+	}
+	wantKind(t, "PlaceOrder with a negative quantity", err, errors.ErrInvalidOrder)
+	if after := s.openIDs(t); len(after) != len(before) {
+		t.Errorf("an invalid request changed OpenOrders from %d to %d orders", len(before), len(after))
+	}
+	if finder, ok := b.(broker.OrderFinder); ok {
+		_, err := finder.FindOrder(ctx, req)
+		wantKind(t, "FindOrder of a refused request", err, errors.ErrOrderNotFound)
+	}
+}
+
+func (s *suite) checkPartialFill(t tb) {
+	first := s.h.PartialQuantity
+	if !first.IsPositive() || first.GreaterThanOrEqual(s.h.Quantity) {
+		t.Skipf("no partial fill possible: PartialQuantity %s, Quantity %s", first, s.h.Quantity)
+	}
+	rest := s.h.Quantity.Sub(first)
+	p1, p2 := s.h.RestingLimitBuy, s.h.RestingLimitBuy.Sub(s.h.PriceTick)
+	positionBefore := s.position(t)
+
+	req := s.limitBuy(s.h.RestingLimitBuy)
+	ack := s.place(t, req)
+	s.fill(t, ack.OrderID, first, p1)
+	o := s.get(t, ack.OrderID)
+	if o.Status != broker.StatusPartiallyFilled {
+		t.Errorf("after a partial fill, status = %s, want partially_filled", o.Status)
+	}
+	wantFills(t, o, []decimal.Decimal{first}, []decimal.Decimal{p1})
+	if !slices.Contains(s.openIDs(t), ack.OrderID) {
+		t.Errorf("OpenOrders does not hold the partially filled order %s", ack.OrderID)
+	}
+
+	s.fill(t, ack.OrderID, rest, p2)
+	o = s.get(t, ack.OrderID)
+	if o.Status != broker.StatusFilled {
+		t.Errorf("after the rest filled, status = %s, want filled", o.Status)
+	}
+	wantFills(t, o, []decimal.Decimal{first, rest}, []decimal.Decimal{p1, p2})
+	if slices.Contains(s.openIDs(t), ack.OrderID) {
+		t.Errorf("OpenOrders still holds the filled order %s", ack.OrderID)
+	}
+	wantKind(t, "CancelOrder of a filled order", s.h.Broker.CancelOrder(t.Context(), ack.OrderID), errors.ErrOrderNotCancelable)
+	if grown := s.position(t).Sub(positionBefore); !grown.Equal(s.h.Quantity) {
+		t.Errorf("after buying %s, the position in %s grew by %s", s.h.Quantity, s.h.Instrument.Symbol, grown)
+	}
+}
+
+// wantFills checks an order's cumulative fields against the executions the
+// suite made: quantities qs at prices ps.
+func wantFills(t tb, o broker.Order, qs, ps []decimal.Decimal) {
+	t.Helper()
+	total, notional := decimal.Zero, decimal.Zero
+	for i := range qs {
+		total = total.Add(qs[i])
+		notional = notional.Add(qs[i].Mul(ps[i]))
+	}
+	if !o.FilledQuantity.Equal(total) {
+		t.Errorf("order %s FilledQuantity = %s, want %s", o.OrderID, o.FilledQuantity, total)
+	}
+	if !avgPriceMatches(o.AvgFillPrice, total, notional) {
+		t.Errorf("order %s AvgFillPrice = %s, want the weighted mean %s", o.OrderID, o.AvgFillPrice, notional.DivRound(total, 16))
+	}
+	if len(o.Fills) == 0 {
+		return // the broker does not list fills; the cumulative fields were checked
+	}
+	sum := decimal.Zero
+	seen := make(map[string]bool, len(o.Fills))
+	for _, f := range o.Fills {
+		sum = sum.Add(f.Quantity)
+		if !f.Quantity.IsPositive() || !f.Price.IsPositive() {
+			t.Errorf("order %s fill %q has quantity %s, price %s", o.OrderID, f.ExecID, f.Quantity, f.Price)
+		}
+		if f.ExecID == "" || seen[f.ExecID] {
+			t.Errorf("order %s fill exec id %q is empty or repeated", o.OrderID, f.ExecID)
+		}
+		seen[f.ExecID] = true
+	}
+	if !sum.Equal(o.FilledQuantity) {
+		t.Errorf("order %s FilledQuantity %s != sum of its %d fills %s", o.OrderID, o.FilledQuantity, len(o.Fills), sum)
+	}
+}
+
+// avgPriceMatches reports whether avg is the mean notional/total: exactly
+// when the mean has a finite decimal expansion within 16 places, else to
+// within half a unit of avg's last digit (a broker that rounds).
+func avgPriceMatches(avg, total, notional decimal.Decimal) bool {
+	mean := notional.DivRound(total, 16)
+	if mean.Mul(total).Equal(notional) {
+		return avg.Equal(mean)
+	}
+	halfUnit := decimal.New(5, avg.Exponent()-1)
+	return avg.Sub(mean).Abs().LessThanOrEqual(halfUnit)
+}
+
+func (s *suite) checkQuotes(t tb) {
+	ctx := t.Context()
+	symbols := s.h.QuoteSymbols
+	if len(symbols) <= s.caps.QuoteBatchSize {
+		t.Logf("%d quote symbols do not exceed QuoteBatchSize %d: batching is not exercised", len(symbols), s.caps.QuoteBatchSize)
+	}
+	quotes, err := s.h.Broker.Quotes(ctx, symbols...)
+	if err != nil {
+		t.Fatalf("Quotes(%d symbols): %v", len(symbols), err)
+	}
+	got := make(map[string]int, len(quotes))
+	for _, q := range quotes {
+		got[q.Symbol]++
+		if !slices.Contains(symbols, q.Symbol) {
+			t.Errorf("Quotes returned %q, which was not requested", q.Symbol)
+		}
+		if !q.Bid.IsPositive() && !q.Ask.IsPositive() && !q.Last.IsPositive() {
+			t.Errorf("quote for %s has no positive price: %+v", q.Symbol, q)
+		}
+	}
+	for _, sym := range symbols {
+		if got[sym] != 1 {
+			t.Errorf("Quotes returned %d quotes for %s, want 1", got[sym], sym)
+		}
+	}
+
+	if none, err := s.h.Broker.Quotes(ctx); err != nil || len(none) != 0 {
+		t.Errorf("Quotes() with no symbols = %d quotes, %v; want none and no error", len(none), err)
+	}
+	mixed, err := s.h.Broker.Quotes(ctx, symbols[0], s.h.UnknownSymbol)
+	if err != nil {
+		t.Fatalf("Quotes(%s, unknown %s): %v", symbols[0], s.h.UnknownSymbol, err)
+	}
+	var mixedSymbols []string
+	for _, q := range mixed {
+		mixedSymbols = append(mixedSymbols, q.Symbol)
+	}
+	if !slices.Equal(mixedSymbols, []string{symbols[0]}) {
+		t.Errorf("Quotes(%s, unknown %s) returned %v, want only %s", symbols[0], s.h.UnknownSymbol, mixedSymbols, symbols[0])
+	}
+}

@@ -1,0 +1,198 @@
+package broker
+
+import (
+	"context"
+	"time"
+
+	"github.com/arbiontrader/arbion/errors"
+)
+
+// Operation names, as observers see them in [Observation.Op]. Adapters may
+// use them for errors.BrokerError.Op too.
+const (
+	OpPlaceOrder   = "place order"
+	OpCancelOrder  = "cancel order"
+	OpReplaceOrder = "replace order"
+	OpGetOrder     = "get order"
+	OpOpenOrders   = "open orders"
+	OpPositions    = "positions"
+	OpAccount      = "account"
+	OpQuotes       = "quotes"
+	OpFindOrder    = "find order"
+)
+
+// Observation is the outcome of one call through a broker wrapped by
+// [WithObserver].
+type Observation struct {
+	Broker  string        // the broker's Name
+	Op      string        // one of the Op constants
+	Latency time.Duration // how long the call took
+	// Kind is errors.KindOf(Err): empty on success, and for an error that
+	// matches no arbion kind.
+	Kind errors.Kind
+	Err  error // the call's error, nil on success
+}
+
+// Observer receives an Observation after every call through a wrapped
+// broker, on the caller's goroutine: it must be quick and safe for
+// concurrent use (count, time, log; never call the broker back).
+type Observer interface {
+	Observe(ctx context.Context, ev Observation)
+}
+
+// ObserverFunc adapts a function to [Observer].
+type ObserverFunc func(ctx context.Context, ev Observation)
+
+// Observe calls f.
+func (f ObserverFunc) Observe(ctx context.Context, ev Observation) { f(ctx, ev) }
+
+// ObserverOption configures [WithObserver].
+type ObserverOption func(*observed)
+
+// WithObserverClock sets the clock latencies are measured with (default
+// time.Now); tests use a fake one.
+func WithObserverClock(now func() time.Time) ObserverOption {
+	return func(o *observed) {
+		if now != nil {
+			o.now = now
+		}
+	}
+}
+
+// WithObserver returns b with every call that reaches the broker (not Name
+// or Capabilities) reported to obs: operation, broker, latency and outcome
+// kind, for a host's metrics. A nil obs returns b itself: nothing is observed
+// by default. A nil b returns an error matching errors.ErrConfiguration.
+//
+// The result implements [OrderFinder] and [HealthReporter] exactly when b
+// does (FindOrder is observed, Health is passed through), so optional
+// capabilities are still discovered by type assertion.
+func WithObserver(b Broker, obs Observer, opts ...ObserverOption) (Broker, error) {
+	if b == nil {
+		return nil, &errors.BrokerError{Op: "observe", Kind: errors.ErrConfiguration, Message: "broker is nil"}
+	}
+	if obs == nil {
+		return b, nil
+	}
+	o := &observed{inner: b, obs: obs, now: time.Now}
+	for _, opt := range opts {
+		opt(o)
+	}
+	var find func(context.Context, OrderRequest) (Order, error)
+	if finder, ok := b.(OrderFinder); ok {
+		find = func(ctx context.Context, req OrderRequest) (Order, error) {
+			start := o.now()
+			order, err := finder.FindOrder(ctx, req)
+			o.report(ctx, OpFindOrder, start, err)
+			return order, err
+		}
+	}
+	return withOptional(o, b, find), nil
+}
+
+// observed is a Broker reporting each call to an Observer.
+type observed struct {
+	inner Broker
+	obs   Observer
+	now   func() time.Time
+}
+
+func (o *observed) report(ctx context.Context, op string, start time.Time, err error) {
+	o.obs.Observe(ctx, Observation{Broker: o.inner.Name(), Op: op, Latency: o.now().Sub(start),
+		Kind: errors.KindOf(err), Err: err})
+}
+
+func (o *observed) Name() string               { return o.inner.Name() }
+func (o *observed) Capabilities() Capabilities { return o.inner.Capabilities() }
+
+func (o *observed) PlaceOrder(ctx context.Context, req OrderRequest) (Ack, error) {
+	start := o.now()
+	ack, err := o.inner.PlaceOrder(ctx, req)
+	o.report(ctx, OpPlaceOrder, start, err)
+	return ack, err
+}
+
+func (o *observed) CancelOrder(ctx context.Context, orderID string) error {
+	start := o.now()
+	err := o.inner.CancelOrder(ctx, orderID)
+	o.report(ctx, OpCancelOrder, start, err)
+	return err
+}
+
+func (o *observed) ReplaceOrder(ctx context.Context, orderID string, req OrderRequest) (Ack, error) {
+	start := o.now()
+	ack, err := o.inner.ReplaceOrder(ctx, orderID, req)
+	o.report(ctx, OpReplaceOrder, start, err)
+	return ack, err
+}
+
+func (o *observed) GetOrder(ctx context.Context, orderID string) (Order, error) {
+	start := o.now()
+	order, err := o.inner.GetOrder(ctx, orderID)
+	o.report(ctx, OpGetOrder, start, err)
+	return order, err
+}
+
+func (o *observed) OpenOrders(ctx context.Context) ([]Order, error) {
+	start := o.now()
+	orders, err := o.inner.OpenOrders(ctx)
+	o.report(ctx, OpOpenOrders, start, err)
+	return orders, err
+}
+
+func (o *observed) Positions(ctx context.Context) ([]Position, error) {
+	start := o.now()
+	positions, err := o.inner.Positions(ctx)
+	o.report(ctx, OpPositions, start, err)
+	return positions, err
+}
+
+func (o *observed) Account(ctx context.Context) (Account, error) {
+	start := o.now()
+	acct, err := o.inner.Account(ctx)
+	o.report(ctx, OpAccount, start, err)
+	return acct, err
+}
+
+func (o *observed) Quotes(ctx context.Context, symbols ...string) ([]Quote, error) {
+	start := o.now()
+	quotes, err := o.inner.Quotes(ctx, symbols...)
+	o.report(ctx, OpQuotes, start, err)
+	return quotes, err
+}
+
+// findFunc adapts a function to OrderFinder.
+type findFunc func(context.Context, OrderRequest) (Order, error)
+
+func (f findFunc) FindOrder(ctx context.Context, req OrderRequest) (Order, error) { return f(ctx, req) }
+
+// withOptional returns wrapper extended with the optional interfaces inner
+// implements: OrderFinder through find (or inner's own when find is nil) and
+// HealthReporter passed through. A decorator that returned its own type
+// alone would hide them from a type assertion.
+func withOptional(wrapper, inner Broker, find findFunc) Broker {
+	finder, isFinder := inner.(OrderFinder)
+	health, isHealth := inner.(HealthReporter)
+	if isFinder && find == nil {
+		find = finder.FindOrder
+	}
+	switch {
+	case isFinder && isHealth:
+		return struct {
+			Broker
+			OrderFinder
+			HealthReporter
+		}{wrapper, find, health}
+	case isFinder:
+		return struct {
+			Broker
+			OrderFinder
+		}{wrapper, find}
+	case isHealth:
+		return struct {
+			Broker
+			HealthReporter
+		}{wrapper, health}
+	}
+	return wrapper
+}
