@@ -179,3 +179,11 @@ func FuzzFileStoreLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestTokenTypeNormalisesBearer(t *testing.T) {
+	for in, want := range map[string]string{"": "Bearer", "bearer": "Bearer", "BEARER": "Bearer", "Bearer": "Bearer", "MAC": "MAC"} {
+		if got := (auth.Token{TokenType: in}).Type(); got != want {
+			t.Errorf("Token{TokenType: %q}.Type() = %q, want %q", in, got, want)
+		}
+	}
+}

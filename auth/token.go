@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -48,7 +49,9 @@ const redacted = "REDACTED"
 
 // Type returns the token type, "Bearer" by default.
 func (t Token) Type() string {
-	if t.TokenType == "" {
+	// Servers answer "bearer" or "Bearer"; RFC 6750 writes the scheme
+	// "Bearer", and some servers accept only that spelling.
+	if t.TokenType == "" || strings.EqualFold(t.TokenType, "bearer") {
 		return "Bearer"
 	}
 	return t.TokenType

@@ -290,7 +290,8 @@ func (s *suite) checkReplace(t tb) {
 	if !s.caps.Replace {
 		t.Skipf("Capabilities().Replace is false")
 	}
-	old := s.place(t, s.limitBuy(s.h.RestingLimitBuy))
+	oldReq := s.limitBuy(s.h.RestingLimitBuy)
+	old := s.place(t, oldReq)
 	req := s.limitBuy(s.h.ReplaceLimitBuy)
 	ack, err := s.h.Broker.ReplaceOrder(t.Context(), old.OrderID, req)
 	if err != nil {
@@ -314,7 +315,12 @@ func (s *suite) checkReplace(t tb) {
 			t.Errorf("replaced order ReplacedBy = %q, want %q", o.ReplacedBy, ack.OrderID)
 		}
 	}
-	wantWorking(t, s.get(t, ack.OrderID), req)
+	want := req
+	if s.h.ReplaceKeepsID {
+		// An edit in place keeps the order's own client order id.
+		want.ClientOrderID = oldReq.ClientOrderID
+	}
+	wantWorking(t, s.get(t, ack.OrderID), want)
 	open := s.openIDs(t)
 	if !slices.Contains(open, ack.OrderID) {
 		t.Errorf("OpenOrders does not hold the replacing order %s", ack.OrderID)
