@@ -1,0 +1,106 @@
+package etrade
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/arbiontrader/arbion/auth"
+	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/internal/oauth1"
+)
+
+// BenchmarkPreviewPlace compares a preview + place round trip through the
+// adapter with bare net/http requests carrying the same bodies (signed the
+// same way, since the emulator verifies every signature) to the same
+// emulator. The ratio adapter/bare is the adapter's overhead: pipeline,
+// limiter (set high), mapping, intent bookkeeping.
+func BenchmarkPreviewPlace(b *testing.B) {
+	b.Run("adapter", func(b *testing.B) {
+		// Client-side limits far above the loop's rate, so that the
+		// figure measures the pipeline, not the limiter's waits.
+		e := newEnv(b, envOptions{tune: func(c *Config) { c.OrdersPerSecond = 1e9 }})
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.b.PlaceOrder(ctx, limitBuy("AAPL", "100.00")); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("bare", func(b *testing.B) {
+		e := newEnv(b, envOptions{})
+		tok, err := e.store.Load(context.Background(), "etrade/"+e.srv.AccountIDKey())
+		if err != nil {
+			b.Fatal(err)
+		}
+		bare := &bareClient{http: e.srv.Client(), base: e.srv.URL() + "/v1/accounts/" + e.srv.AccountIDKey(),
+			signer: &oauth1.Signer{ConsumerKey: e.srv.ConsumerKey(), ConsumerSecret: e.srv.ConsumerSecret()}, tok: tok}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := bare.previewPlace(limitBuy("AAPL", "100.00")); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+type bareClient struct {
+	http   *http.Client
+	base   string
+	signer *oauth1.Signer
+	tok    auth.Token
+}
+
+func (c *bareClient) post(path string, body []byte) ([]byte, error) {
+	req, err := http.NewRequest(http.MethodPost, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	h, err := c.signer.Authorization(req.Method, req.URL, nil, oauth1.Credentials{Token: c.tok.AccessToken, TokenSecret: c.tok.Secret})
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", h)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %d %s", path, resp.StatusCode, out)
+	}
+	return out, err
+}
+
+func (c *bareClient) previewPlace(req broker.OrderRequest) error {
+	order, err := buildOrder(req)
+	if err != nil {
+		return err
+	}
+	orderJSON, _ := json.Marshal([]reqOrder{order})
+	body, _ := json.Marshal(map[string]orderRequestJSON{"PreviewOrderRequest": {OrderType: "EQ", ClientOrderID: req.ClientOrderID, Order: orderJSON}})
+	pv, err := c.post("/orders/preview.json", body)
+	if err != nil {
+		return err
+	}
+	var p struct {
+		PreviewOrderResponse struct {
+			PreviewIDs []previewIDJSON `json:"PreviewIds"`
+		} `json:"PreviewOrderResponse"`
+	}
+	if err := json.Unmarshal(pv, &p); err != nil || len(p.PreviewOrderResponse.PreviewIDs) == 0 {
+		return fmt.Errorf("preview answer: %v", err)
+	}
+	body, _ = json.Marshal(map[string]orderRequestJSON{"PlaceOrderRequest": {OrderType: "EQ", ClientOrderID: req.ClientOrderID,
+		Order: orderJSON, PreviewIDs: p.PreviewOrderResponse.PreviewIDs}})
+	_, err = c.post("/orders/place.json", body)
+	return err
+}
