@@ -160,6 +160,25 @@ func (s *Source) Token(ctx context.Context) (Token, error) {
 	return fresh.clone(), nil
 }
 
+// Invalidate marks accessToken as no longer valid, so that the next Token
+// refreshes it: an adapter calls it when the broker answered 401 to a
+// request made with that token before its recorded expiry (revoked, or the
+// broker's clock disagrees). Only the current token is invalidated: when many
+// requests fail with one token, the first Invalidate forces one refresh and
+// the others, naming the old token, change nothing.
+func (s *Source) Invalidate(ctx context.Context, accessToken string) error {
+	select {
+	case s.lock <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.lock }()
+	if s.tok != nil && accessToken != "" && s.tok.AccessToken == accessToken {
+		s.tok.Expiry = s.cfg.Now().Add(-time.Nanosecond)
+	}
+	return nil
+}
+
 // Authorize sets the Authorization header of req from a valid token. Its
 // signature fits httpx.Config.Authorize.
 func (s *Source) Authorize(ctx context.Context, req *http.Request) error {

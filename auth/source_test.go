@@ -332,3 +332,47 @@ func TestSourceRefusedRefreshNotResent(t *testing.T) {
 		t.Errorf("after a new login: %v, %v", tok, err)
 	}
 }
+
+// TestSourceInvalidateForcesOneRefresh: a broker's 401 to a token that has
+// not expired by the clock makes the adapter invalidate it; many callers
+// invalidating the same token cause one refresh, and an old token's
+// invalidation changes nothing.
+func TestSourceInvalidateForcesOneRefresh(t *testing.T) {
+	srv := newAuthServer(t)
+	srv.addRefreshToken("refresh-0")
+	now := newNow(t0)
+	s := newSource(t, srv, auth.NewMemoryStore(), auth.Token{AccessToken: "access-0", RefreshToken: "refresh-0",
+		Expiry: t0.Add(30 * time.Minute)}, now, 0)
+	ctx := context.Background()
+	if _, err := s.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if err := s.Invalidate(ctx, "access-0"); err != nil {
+				t.Error(err)
+			}
+			if _, err := s.Token(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if _, _, refreshes := srv.counts(); refreshes != 1 {
+		t.Fatalf("refreshes after 50 invalidations of one token = %d, want 1", refreshes)
+	}
+	tok, _ := s.Token(ctx)
+	if tok.AccessToken == "access-0" {
+		t.Fatal("the invalidated token is still handed out")
+	}
+	if err := s.Invalidate(ctx, "access-0"); err != nil { // the old one again
+		t.Fatal(err)
+	}
+	if again, _ := s.Token(ctx); again.AccessToken != tok.AccessToken {
+		t.Errorf("invalidating an old token replaced the current one")
+	}
+	if _, _, refreshes := srv.counts(); refreshes != 1 {
+		t.Errorf("refreshes = %d, want still 1", refreshes)
+	}
+}
