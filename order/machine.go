@@ -265,6 +265,19 @@ func (a *applier) record(prev broker.Status, f *broker.Fill) {
 	a.updates = append(a.updates, u)
 }
 
+// addDecimal returns a.Add(b), the same value with the same exponent, without
+// the big-integer allocation when one side is a zero that would not change
+// the other's exponent (a record's first fill adds to zero sums).
+func addDecimal(a, b decimal.Decimal) decimal.Decimal {
+	switch {
+	case a.IsZero() && a.Exponent() >= b.Exponent():
+		return b
+	case b.IsZero() && b.Exponent() >= a.Exponent():
+		return a
+	}
+	return a.Add(b)
+}
+
 // hasFill reports whether a fill with that execution id was already applied.
 func (a *applier) hasFill(execID string) bool {
 	for i := range a.o.Fills {
@@ -292,7 +305,7 @@ func (a *applier) fill(f broker.Fill, brokerID string) error {
 		return nil
 	}
 	t := transitionFor(a.o.Status, EventFill)
-	filled := a.o.FilledQuantity.Add(f.Quantity)
+	filled := addDecimal(a.o.FilledQuantity, f.Quantity)
 	complete := filled.Cmp(a.o.Quantity)
 	if complete > 0 {
 		reason := "overfill: fill " + f.ExecID + " of " + f.Quantity.String() + " at " +
@@ -308,7 +321,7 @@ func (a *applier) fill(f broker.Fill, brokerID string) error {
 	first := a.o.FilledQuantity.IsZero()
 	a.o.Fills = append(a.o.Fills, f)
 	a.o.FilledQuantity = filled
-	a.o.Notional = a.o.Notional.Add(f.Quantity.Mul(f.Price))
+	a.o.Notional = addDecimal(a.o.Notional, f.Quantity.Mul(f.Price))
 	if !f.Fee.IsZero() {
 		a.o.Fees = a.o.Fees.Add(f.Fee)
 	}

@@ -61,52 +61,57 @@ func (s *MemoryStore) Create(ctx context.Context, o Order) (Order, error) {
 	s.byLocal[o.LocalID] = &entry{seq: s.seq, order: o}
 	s.byClient[o.ClientOrderID] = o.LocalID
 	s.bySymbol[o.Instrument.Symbol] = append(s.bySymbol[o.Instrument.Symbol], o.LocalID)
-	s.index(o)
+	s.index(&o)
 	return o.Clone(), nil
 }
 
 // Update implements [Store].
 func (s *MemoryStore) Update(ctx context.Context, o Order) (Order, error) {
-	saved, err := s.updateOwned(ctx, o.Clone())
-	if err != nil {
+	saved := o.Clone()
+	if err := s.updateOwned(ctx, &saved); err != nil {
 		return Order{}, err
 	}
 	return saved.Clone(), nil
 }
 
-// updateOwned is Update without copies: the store keeps o (the caller must
-// never touch it again) and returns the stored record, sharing its fills
-// (capacity clipped, so an append copies). For the tracker's own
+// updateOwned is Update without copies: the store keeps *o's fills (the
+// caller must never write into them again) and, on success, *o becomes the
+// stored record (its version incremented). For the tracker's own
 // read-modify-write.
-func (s *MemoryStore) updateOwned(ctx context.Context, o Order) (Order, error) {
+func (s *MemoryStore) updateOwned(ctx context.Context, o *Order) error {
 	if err := ctx.Err(); err != nil {
-		return Order{}, err
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.byLocal[o.LocalID]
 	if !ok {
-		return Order{}, notFound("store update", o.LocalID)
+		return notFound("store update", o.LocalID)
 	}
 	if e.order.Version != o.Version {
-		return Order{}, &errors.OrderError{Op: "store update", LocalID: o.LocalID,
+		return &errors.OrderError{Op: "store update", LocalID: o.LocalID,
 			ClientOrderID: o.ClientOrderID, OrderID: o.BrokerOrderID, Kind: errors.ErrStaleVersion,
 			Reason: "stored version differs from the version read"}
 	}
 	if o.ClientOrderID != e.order.ClientOrderID {
-		return Order{}, &errors.OrderError{Op: "store update", LocalID: o.LocalID,
+		return &errors.OrderError{Op: "store update", LocalID: o.LocalID,
 			ClientOrderID: o.ClientOrderID, Kind: errors.ErrInvalidOrder,
 			Reason: "the client order id of a record cannot change"}
 	}
 	if o.Instrument.Symbol != e.order.Instrument.Symbol {
-		return Order{}, &errors.OrderError{Op: "store update", LocalID: o.LocalID,
+		return &errors.OrderError{Op: "store update", LocalID: o.LocalID,
 			ClientOrderID: o.ClientOrderID, Kind: errors.ErrInvalidOrder,
 			Reason: "the symbol of a record cannot change"}
 	}
 	o.Version++
-	e.order = o
-	s.index(o)
-	return shared(o), nil
+	// Only the indexes the change affects are touched (the record before it
+	// is indexed already).
+	reindex := o.BrokerOrderID != e.order.BrokerOrderID || o.Status.Terminal() != e.order.Status.Terminal()
+	e.order = *o
+	if reindex {
+		s.index(&e.order)
+	}
+	return nil
 }
 
 // shared returns o with its fills' capacity clipped, so that an append by
@@ -116,19 +121,21 @@ func shared(o Order) Order {
 	return o
 }
 
-// getShared is Get without the copy of the fills; the reader must not
-// write into them (appending is safe). For the tracker's own reads.
-func (s *MemoryStore) getShared(ctx context.Context, localID string) (Order, error) {
+// getShared is Get without the copy of the fills, into *dst; the reader
+// must not write into them (appending is safe). For the tracker's own reads.
+func (s *MemoryStore) getShared(ctx context.Context, localID string, dst *Order) error {
 	if err := ctx.Err(); err != nil {
-		return Order{}, err
+		return err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	e, ok := s.byLocal[localID]
 	if !ok {
-		return Order{}, notFound("store get", localID)
+		return notFound("store get", localID)
 	}
-	return shared(e.order), nil
+	*dst = e.order
+	dst.Fills = dst.Fills[:len(dst.Fills):len(dst.Fills)] // an append copies
+	return nil
 }
 
 // localIDByBrokerOrderID returns the local id of the order with that broker
@@ -148,7 +155,7 @@ func (s *MemoryStore) localIDByBrokerOrderID(ctx context.Context, id string) (st
 }
 
 // index keeps the broker id and open-order indexes current. Called with mu held.
-func (s *MemoryStore) index(o Order) {
+func (s *MemoryStore) index(o *Order) {
 	if o.BrokerOrderID != "" {
 		if _, taken := s.byBroker[o.BrokerOrderID]; !taken {
 			s.byBroker[o.BrokerOrderID] = o.LocalID

@@ -267,17 +267,20 @@ type mutation struct {
 // it, under the order's lock; a stale version (another writer) re-reads and
 // re-applies. fn's error is returned with the saved record: an overfill
 // both flags the order and fails.
-func (t *Tracker) mutate(ctx context.Context, localID string, fn func(*applier) error) (mutation, error) {
+func (t *Tracker) mutate(ctx context.Context, localID string, fn func(*applier) error) (res mutation, err error) {
 	mu := t.lockFor(localID)
 	mu.Lock()
-	res, updates, err := t.mutateLocked(ctx, localID, fn)
+	updates, err := t.mutateLocked(ctx, localID, fn, &res)
 	t.enqueue(updates)
 	mu.Unlock()
 	t.deliver()
 	return res, err
 }
 
-func (t *Tracker) mutateLocked(ctx context.Context, localID string, fn func(*applier) error) (mutation, []Update, error) {
+// mutateLocked is mutate with the order's lock held. It writes the result
+// into res rather than returning it: a record is large, and each copy of
+// it counts on the hot path of Apply.
+func (t *Tracker) mutateLocked(ctx context.Context, localID string, fn func(*applier) error, res *mutation) ([]Update, error) {
 	a := t.appliers.Get().(*applier)
 	defer func() {
 		*a = applier{}
@@ -285,54 +288,65 @@ func (t *Tracker) mutateLocked(ctx context.Context, localID string, fn func(*app
 	}()
 	notify := t.hasSubscribers()
 	for attempt := 0; ; attempt++ {
-		o, err := t.read(ctx, localID)
-		if err != nil {
-			return mutation{}, nil, err
+		var o Order // as read: returned when nothing is saved
+		if err := t.read(ctx, localID, &o); err != nil {
+			return nil, err
 		}
-		*a = applier{o: o, now: t.now(), notify: notify}
+		a.o, a.now, a.changed, a.notify, a.updates = o, t.now(), false, notify, nil
 		ferr := fn(a)
 		if !a.changed {
-			return mutation{order: t.private(o)}, nil, ferr
+			t.private(&res.order, &o)
+			return nil, ferr
 		}
-		saved, err := t.save(ctx, a.o)
+		err := t.save(ctx, &a.o)
 		if errors.Is(err, errors.ErrStaleVersion) && attempt < maxStaleRetries {
 			continue
 		}
 		if err != nil {
-			return mutation{order: t.private(o)}, nil, err
+			t.private(&res.order, &o)
+			return nil, err
 		}
 		for i := range a.updates {
-			a.updates[i].Order.Version = saved.Version
+			a.updates[i].Order.Version = a.o.Version
 		}
-		return mutation{order: t.private(saved), changed: true}, a.updates, ferr
+		t.private(&res.order, &a.o)
+		res.changed = true
+		return a.updates, ferr
 	}
 }
 
-// read returns the stored record for a read-modify-write. From the memory
+// read sets *dst to the stored record for a read-modify-write. From the memory
 // store it shares the stored fills: the applier only appends to them.
-func (t *Tracker) read(ctx context.Context, localID string) (Order, error) {
+func (t *Tracker) read(ctx context.Context, localID string, dst *Order) error {
 	if t.memory != nil {
-		return t.memory.getShared(ctx, localID)
+		return t.memory.getShared(ctx, localID, dst)
 	}
-	return t.store.Get(ctx, localID)
+	o, err := t.store.Get(ctx, localID)
+	*dst = o
+	return err
 }
 
-// save stores a record the tracker will not touch again. The memory store
-// keeps it without a copy.
-func (t *Tracker) save(ctx context.Context, o Order) (Order, error) {
+// save stores *o, whose fills the tracker will not write into again (the
+// memory store keeps them without a copy), and on success sets *o to the
+// stored record.
+func (t *Tracker) save(ctx context.Context, o *Order) error {
 	if t.memory != nil {
 		return t.memory.updateOwned(ctx, o)
 	}
-	return t.store.Update(ctx, o)
+	saved, err := t.store.Update(ctx, *o)
+	if err == nil {
+		*o = saved
+	}
+	return err
 }
 
-// private returns a record a caller may change: a copy when it came from
-// the memory store's shared reads.
-func (t *Tracker) private(o Order) Order {
-	if t.memory != nil {
-		return o.Clone()
+// private sets *dst to a record a caller may change: a copy of *src, with
+// its own fills when they came from (or went to) the memory store.
+func (t *Tracker) private(dst, src *Order) {
+	*dst = *src
+	if t.memory != nil && src.Fills != nil {
+		dst.Fills = append([]broker.Fill(nil), src.Fills...) // as Order.Clone
 	}
-	return o
 }
 
 // create stores a new record and tells the subscribers.

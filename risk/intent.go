@@ -156,8 +156,8 @@ func (in *Intent) prepare() {
 // exposureValue returns the order symbol's worst-case absolute position
 // after the order, valued at the order's price, with the exposure before
 // and after; ok is false when the order has no price.
-func (in Intent) exposureValue() (value, before, after decimal.Decimal, ok bool) {
-	before, after = in.Exposure()
+func (in *Intent) exposureValue() (value, before, after decimal.Decimal, ok bool) {
+	before, after = in.exposures()
 	if in.derived.ready {
 		return in.derived.afterValue, before, after, in.derived.priced
 	}
@@ -177,14 +177,19 @@ func (in Intent) Delta() decimal.Decimal {
 // Price returns the price the order is valued at: its limit price, else its
 // stop price, else the quote's ask for a buy or bid for a sell, else the
 // quote's last trade. ok is false when none is known.
-func (in Intent) Price() (price decimal.Decimal, ok bool) {
+func (in Intent) Price() (price decimal.Decimal, ok bool) { return in.pricing() }
+
+// pricing is Price by pointer. The unexported methods take the intent by
+// pointer: the engine hands the built-in rules its own copy rather than a
+// copy per rule (an Intent is several hundred bytes).
+func (in *Intent) pricing() (price decimal.Decimal, ok bool) {
 	if in.derived.ready {
 		return in.derived.price, in.derived.priced
 	}
 	return in.price()
 }
 
-func (in Intent) price() (decimal.Decimal, bool) {
+func (in *Intent) price() (decimal.Decimal, bool) {
 	r := in.Request
 	for _, p := range [...]decimal.Decimal{r.LimitPrice, r.StopPrice, in.sideQuote(), in.Quote.Last} {
 		if p.IsPositive() {
@@ -194,7 +199,7 @@ func (in Intent) price() (decimal.Decimal, bool) {
 	return decimal.Zero, false
 }
 
-func (in Intent) sideQuote() decimal.Decimal {
+func (in *Intent) sideQuote() decimal.Decimal {
 	if in.Request.Side.IsBuy() {
 		return in.Quote.Ask
 	}
@@ -202,8 +207,10 @@ func (in Intent) sideQuote() decimal.Decimal {
 }
 
 // Notional returns the order's value: quantity times [Intent.Price].
-func (in Intent) Notional() (decimal.Decimal, bool) {
-	p, ok := in.Price()
+func (in Intent) Notional() (decimal.Decimal, bool) { return in.notional() }
+
+func (in *Intent) notional() (decimal.Decimal, bool) {
+	p, ok := in.pricing()
 	return in.Request.Quantity.Mul(p), ok
 }
 
@@ -211,14 +218,16 @@ func (in Intent) Notional() (decimal.Decimal, bool) {
 // ([Holding.Extent]) before and after this order. An order that does not
 // raise it (a sell that shrinks a long, a buy that covers a short) reduces
 // risk, and position rules never refuse it, even beyond their limit.
-func (in Intent) Exposure() (before, after decimal.Decimal) {
+func (in Intent) Exposure() (before, after decimal.Decimal) { return in.exposures() }
+
+func (in *Intent) exposures() (before, after decimal.Decimal) {
 	if in.derived.ready {
 		return in.derived.before, in.derived.after
 	}
 	return in.exposure()
 }
 
-func (in Intent) exposure() (before, after decimal.Decimal) {
+func (in *Intent) exposure() (before, after decimal.Decimal) {
 	low, high := in.Position.Range()
 	before = extent(low, high)
 	if in.Request.Side.IsBuy() {
@@ -230,7 +239,9 @@ func (in Intent) exposure() (before, after decimal.Decimal) {
 }
 
 // OrdersSince counts the orders in OrderTimes strictly after t.
-func (in Intent) OrdersSince(t time.Time) int {
+func (in Intent) OrdersSince(t time.Time) int { return in.ordersSince(t) }
+
+func (in *Intent) ordersSince(t time.Time) int {
 	i := sort.Search(len(in.OrderTimes), func(i int) bool { return in.OrderTimes[i].After(t) })
 	return len(in.OrderTimes) - i
 }

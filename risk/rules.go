@@ -40,7 +40,7 @@ func refusal(r Rule, symbol, limit, actual, reason string) *errors.RiskError {
 
 // unpriced is the fail-closed refusal of a rule that needs the order's
 // price and has none.
-func unpriced(r Rule, in Intent) *errors.RiskError {
+func unpriced(r Rule, in *Intent) *errors.RiskError {
 	return &errors.RiskError{Rule: r.Name(), Symbol: in.Request.Instrument.Symbol,
 		Reason: "no price to value the order (no limit or stop price and no usable quote)",
 		Kind:   errors.ErrRiskDataUnavailable}
@@ -72,7 +72,9 @@ func (MaxOrderQuantity) Needs() Needs { return 0 }
 func (r MaxOrderQuantity) Validate() error { return positiveLimit(r.Name(), r.Limit) }
 
 // Check refuses an order quantity above Limit.
-func (r MaxOrderQuantity) Check(in Intent) error {
+func (r MaxOrderQuantity) Check(in Intent) error { return r.check(&in) }
+
+func (r MaxOrderQuantity) check(in *Intent) error {
 	if q := in.Request.Quantity; q.GreaterThan(r.Limit) {
 		return refusal(r, in.Request.Instrument.Symbol, r.Limit.String(), q.String(), "")
 	}
@@ -95,8 +97,10 @@ func (MaxOrderNotional) Needs() Needs { return NeedQuote }
 func (r MaxOrderNotional) Validate() error { return positiveLimit(r.Name(), r.Limit) }
 
 // Check refuses an order notional above Limit.
-func (r MaxOrderNotional) Check(in Intent) error {
-	n, ok := in.Notional()
+func (r MaxOrderNotional) Check(in Intent) error { return r.check(&in) }
+
+func (r MaxOrderNotional) check(in *Intent) error {
+	n, ok := in.notional()
 	if !ok {
 		return unpriced(r, in)
 	}
@@ -128,7 +132,9 @@ func (r MaxOrdersPerDay) Validate() error {
 }
 
 // Check refuses the order that would bring the day's count above Limit.
-func (r MaxOrdersPerDay) Check(in Intent) error {
+func (r MaxOrdersPerDay) Check(in Intent) error { return r.check(&in) }
+
+func (r MaxOrdersPerDay) check(in *Intent) error {
 	if n := in.OrdersToday + 1; n > r.Limit {
 		return refusal(r, "", strconv.Itoa(r.Limit), strconv.Itoa(n), "orders in the trading day, this one included")
 	}

@@ -32,7 +32,12 @@ func (MaxDailyLoss) HaltsOnBreach() bool { return true }
 func (r MaxDailyLoss) Validate() error { return positiveLimit(r.Name(), r.Limit) }
 
 // Check refuses when the day's loss is above Limit.
-func (r MaxDailyLoss) Check(in Intent) error {
+func (r MaxDailyLoss) Check(in Intent) error { return r.check(&in) }
+
+func (r MaxDailyLoss) check(in *Intent) error {
+	if !in.PnL.Realized.IsNegative() && !in.PnL.Unrealized.IsNegative() && !r.Limit.IsNegative() {
+		return nil // no loss, so none above a limit that is not negative
+	}
 	if loss := in.PnL.Total().Neg(); loss.GreaterThan(r.Limit) {
 		return refusal(r, "", r.Limit.String(), loss.String(),
 			"loss since "+in.DayStart.Format(time.RFC3339)+" (realized "+in.PnL.Realized.String()+
@@ -69,8 +74,10 @@ func (r MaxOrderRate) Validate() error {
 }
 
 // Check refuses the order that would bring the count in the window above Limit.
-func (r MaxOrderRate) Check(in Intent) error {
-	if n := in.OrdersSince(in.Time.Add(-r.Window)) + 1; n > r.Limit {
+func (r MaxOrderRate) Check(in Intent) error { return r.check(&in) }
+
+func (r MaxOrderRate) check(in *Intent) error {
+	if n := in.ordersSince(in.Time.Add(-r.Window)) + 1; n > r.Limit {
 		return refusal(r, "", strconv.Itoa(r.Limit)+" per "+r.Window.String(), strconv.Itoa(n),
 			"orders in the last "+r.Window.String()+", this one included")
 	}
@@ -103,7 +110,9 @@ func (r PriceBand) Validate() error {
 }
 
 // Check refuses a price outside the band, or a market order on an old quote.
-func (r PriceBand) Check(in Intent) error {
+func (r PriceBand) Check(in Intent) error { return r.check(&in) }
+
+func (r PriceBand) check(in *Intent) error {
 	symbol := in.Request.Instrument.Symbol
 	switch in.Request.Type {
 	case broker.Market, broker.TrailingStop:
@@ -125,17 +134,26 @@ func (r PriceBand) Check(in Intent) error {
 		name  string
 		price decimal.Decimal
 	}{{"limit", in.Request.LimitPrice}, {"stop", in.Request.StopPrice}} {
-		if p.price.IsZero() {
-			continue
+		if p.price.IsZero() || (p.price.Equal(ref) && !r.Percent.IsNegative()) {
+			continue // no price, or no deviation: within any band
 		}
 		// |price-ref|/ref > Percent/100, compared without dividing.
-		dev := p.price.Sub(ref).Abs().Shift(2)
+		dev := absDiff(p.price, ref).Shift(2)
 		if dev.GreaterThan(r.Percent.Mul(ref)) {
 			errs = append(errs, refusal(r, symbol, r.Percent.String()+"%", dev.Div(ref).String()+"%",
 				p.name+" price "+p.price.String()+" against last "+ref.String()))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// absDiff returns |a-b|, subtracting the smaller from the larger rather
+// than negating a negative difference (a second allocation).
+func absDiff(a, b decimal.Decimal) decimal.Decimal {
+	if a.LessThan(b) {
+		return b.Sub(a)
+	}
+	return a.Sub(b)
 }
 
 // SymbolAllowList refuses every symbol not on its list. Build it with
@@ -165,7 +183,9 @@ func (r SymbolAllowList) Validate() error {
 }
 
 // Check refuses a symbol that is not on the list.
-func (r SymbolAllowList) Check(in Intent) error {
+func (r SymbolAllowList) Check(in Intent) error { return r.check(&in) }
+
+func (r SymbolAllowList) check(in *Intent) error {
 	s := in.Request.Instrument.Symbol
 	if _, ok := r.symbols[strings.ToUpper(s)]; !ok {
 		return refusal(r, s, "allowed symbols only", s, "symbol is not on the allow list")
@@ -199,7 +219,9 @@ func (r SymbolDenyList) Validate() error {
 }
 
 // Check refuses a symbol on the list.
-func (r SymbolDenyList) Check(in Intent) error {
+func (r SymbolDenyList) Check(in Intent) error { return r.check(&in) }
+
+func (r SymbolDenyList) check(in *Intent) error {
 	s := in.Request.Instrument.Symbol
 	if _, ok := r.symbols[strings.ToUpper(s)]; ok {
 		return refusal(r, s, "denied symbols excluded", s, "symbol is on the deny list")
@@ -241,7 +263,9 @@ func (r AssetClassAllowList) Validate() error {
 }
 
 // Check refuses an asset class not in Classes.
-func (r AssetClassAllowList) Check(in Intent) error {
+func (r AssetClassAllowList) Check(in Intent) error { return r.check(&in) }
+
+func (r AssetClassAllowList) check(in *Intent) error {
 	c := in.Request.Instrument.AssetClass
 	if !slices.Contains(r.Classes, c) {
 		names := make([]string, len(r.Classes))

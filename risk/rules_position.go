@@ -24,8 +24,10 @@ func (MaxPositionQuantity) Needs() Needs { return NeedPositions }
 func (r MaxPositionQuantity) Validate() error { return positiveLimit(r.Name(), r.Limit) }
 
 // Check refuses a position quantity above Limit after the order.
-func (r MaxPositionQuantity) Check(in Intent) error {
-	before, after := in.Exposure()
+func (r MaxPositionQuantity) Check(in Intent) error { return r.check(&in) }
+
+func (r MaxPositionQuantity) check(in *Intent) error {
+	before, after := in.exposures()
 	if after.GreaterThan(r.Limit) && after.GreaterThan(before) {
 		return refusal(r, in.Request.Instrument.Symbol, r.Limit.String(), after.String(),
 			"absolute position after the order, reserved orders included")
@@ -51,7 +53,9 @@ func (MaxPositionNotional) Needs() Needs { return NeedPositions | NeedQuote }
 func (r MaxPositionNotional) Validate() error { return positiveLimit(r.Name(), r.Limit) }
 
 // Check refuses a position notional above Limit after the order.
-func (r MaxPositionNotional) Check(in Intent) error {
+func (r MaxPositionNotional) Check(in Intent) error { return r.check(&in) }
+
+func (r MaxPositionNotional) check(in *Intent) error {
 	n, before, after, ok := in.exposureValue()
 	if !after.GreaterThan(before) {
 		return nil
@@ -60,7 +64,7 @@ func (r MaxPositionNotional) Check(in Intent) error {
 		return unpriced(r, in)
 	}
 	if n.GreaterThan(r.Limit) {
-		price, _ := in.Price()
+		price, _ := in.pricing()
 		return refusal(r, in.Request.Instrument.Symbol, r.Limit.String(), n.String(),
 			"absolute position after the order at price "+price.String())
 	}
@@ -85,7 +89,9 @@ func (MaxGrossExposure) Needs() Needs { return NeedMarks | NeedPositions | NeedQ
 func (r MaxGrossExposure) Validate() error { return positiveLimit(r.Name(), r.Limit) }
 
 // Check refuses a gross exposure above Limit after the order.
-func (r MaxGrossExposure) Check(in Intent) error {
+func (r MaxGrossExposure) Check(in Intent) error { return r.check(&in) }
+
+func (r MaxGrossExposure) check(in *Intent) error {
 	gross, before, after, ok := in.exposureValue()
 	if !after.GreaterThan(before) {
 		return nil
@@ -94,7 +100,7 @@ func (r MaxGrossExposure) Check(in Intent) error {
 		return unpriced(r, in)
 	}
 	for _, h := range in.Others {
-		gross = gross.Add(h.Extent().Mul(h.Mark))
+		gross = addExtentValue(gross, h)
 	}
 	if gross.GreaterThan(r.Limit) {
 		return refusal(r, "", r.Limit.String(), gross.String(), "gross exposure after the order, reserved orders included")
@@ -126,7 +132,9 @@ func (r MaxConcentration) Validate() error {
 }
 
 // Check refuses a concentration above Percent after the order.
-func (r MaxConcentration) Check(in Intent) error {
+func (r MaxConcentration) Check(in Intent) error { return r.check(&in) }
+
+func (r MaxConcentration) check(in *Intent) error {
 	notional, before, after, ok := in.exposureValue()
 	if !after.GreaterThan(before) {
 		return nil
@@ -146,4 +154,15 @@ func (r MaxConcentration) Check(in Intent) error {
 			"position "+notional.String()+" of equity "+equity.String())
 	}
 	return nil
+}
+
+// addExtentValue returns sum plus h's extent valued at its mark. A short's
+// extent is the negated low end of its range: it is subtracted rather than
+// negated first, which would allocate a copy.
+func addExtentValue(sum decimal.Decimal, h Holding) decimal.Decimal {
+	low, high := h.Range()
+	if high.Sign() <= 0 {
+		return sum.Sub(low.Mul(h.Mark))
+	}
+	return sum.Add(extent(low, high).Mul(h.Mark))
 }

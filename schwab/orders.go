@@ -430,8 +430,8 @@ func (b *Broker) listOrders(ctx context.Context, from time.Time, status string) 
 		if err != nil {
 			return nil, err
 		}
-		var list []wireOrder
-		if err := decodeStrict(resp.Body, &list); err != nil {
+		list, err := decodeOrderList(resp.Body)
+		if err != nil {
 			last = malformed("list orders", err)
 			continue
 		}
