@@ -22,7 +22,7 @@ func (b *Broker) accountHash(ctx context.Context) (string, error) {
 	if b.hash != "" {
 		return b.hash, nil
 	}
-	resp, err := b.http.Do(ctx, httpx.Request{Op: "account numbers", Path: "/trader/v1/accounts/accountNumbers",
+	resp, err := b.do(ctx, httpx.Request{Op: "account numbers", Path: "/trader/v1/accounts/accountNumbers",
 		Bucket: b.readBucket, Idempotent: true})
 	if err != nil {
 		return "", err
@@ -61,7 +61,7 @@ func (b *Broker) read(ctx context.Context, op, suffix string, query url.Values) 
 		if err != nil {
 			return nil, err
 		}
-		resp, err := b.http.Do(ctx, httpx.Request{Op: op, Path: "/trader/v1/accounts/" + hash + suffix, Query: query,
+		resp, err := b.do(ctx, httpx.Request{Op: op, Path: "/trader/v1/accounts/" + hash + suffix, Query: query,
 			Bucket: b.readBucket, Idempotent: true})
 		if err != nil && attempt == 0 && b.cfg.AccountHash == "" && isInvalidAccount(err) {
 			b.forgetHash(err)
@@ -194,7 +194,7 @@ func (b *Broker) Quotes(ctx context.Context, symbols ...string) ([]broker.Quote,
 
 func (b *Broker) quoteBatch(ctx context.Context, symbols []string) ([]broker.Quote, error) {
 	q := url.Values{"symbols": {strings.Join(symbols, ",")}, "fields": {"quote"}, "indicative": {"false"}}
-	resp, err := b.http.Do(ctx, httpx.Request{Op: "quotes", Path: "/marketdata/v1/quotes", Query: q,
+	resp, err := b.do(ctx, httpx.Request{Op: "quotes", Path: "/marketdata/v1/quotes", Query: q,
 		Bucket: b.readBucket, Idempotent: true})
 	if err != nil {
 		var be *errors.BrokerError

@@ -171,3 +171,34 @@ func TestOneRefreshForThousandGoroutines(t *testing.T) {
 		t.Errorf("refresh requests at the emulator: %d (%d refused), want exactly 1", total, refused)
 	}
 }
+
+// TestRevokedTokenRefreshedOnceForReads: a 401 to an access token that has
+// not expired by the clock (revoked at Schwab) makes a read refresh the token
+// once and try again; a write refused with 401 is returned, never resent.
+func TestRevokedTokenRefreshedOnceForReads(t *testing.T) {
+	r := newRig(t, schwabtest.Config{}, func(c *Config) { c.RequestsPerMinute = -1 })
+	ctx := context.Background()
+	if _, err := r.b.Account(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.emu.RevokeAccessTokens()
+	if _, err := r.b.Positions(ctx); err != nil {
+		t.Fatalf("read after revocation: %v, want success after one refresh", err)
+	}
+	if total, _ := r.emu.TokenRequests("refresh_token"); total != 1 {
+		t.Fatalf("refresh requests = %d, want 1", total)
+	}
+
+	r.emu.RevokeAccessTokens()
+	before := len(r.emu.Orders())
+	_, err := r.b.PlaceOrder(ctx, limitBuy("AAPL", 1, "100.00"))
+	if !errors.Is(err, errors.ErrUnauthenticated) {
+		t.Fatalf("place with a revoked token: %v, want ErrUnauthenticated", err)
+	}
+	if got := len(r.emu.Orders()); got != before {
+		t.Fatalf("orders at the emulator went from %d to %d", before, got)
+	}
+	if total, _ := r.emu.TokenRequests("refresh_token"); total != 1 {
+		t.Fatalf("a refused write refreshed the token: %d refreshes", total)
+	}
+}

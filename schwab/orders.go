@@ -158,7 +158,7 @@ func (b *Broker) send(ctx context.Context, in *intent, body []byte, op, suffix, 
 		return broker.Ack{}, err
 	}
 	in.sentAt = b.clock.Now()
-	resp, err := b.http.Do(ctx, httpx.Request{Op: op, Method: method, Path: "/trader/v1/accounts/" + hash + suffix,
+	resp, err := b.do(ctx, httpx.Request{Op: op, Method: method, Path: "/trader/v1/accounts/" + hash + suffix,
 		Body: body, Bucket: b.orderBucket, Idempotent: false})
 	var cause error
 	switch {
@@ -469,7 +469,7 @@ func (b *Broker) CancelOrder(ctx context.Context, orderID string) error {
 		return err
 	}
 	_ = b.countOrderRequest("cancel order", false) // a cancel is never refused: it reduces risk
-	_, err = b.http.Do(ctx, httpx.Request{Op: "cancel order", Method: http.MethodDelete,
+	_, err = b.do(ctx, httpx.Request{Op: "cancel order", Method: http.MethodDelete,
 		Path: "/trader/v1/accounts/" + hash + "/orders/" + orderID, Bucket: b.orderBucket, Idempotent: true})
 	if err == nil {
 		return nil

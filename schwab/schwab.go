@@ -178,6 +178,7 @@ type Broker struct {
 	dayCount int                // order requests sent on day
 
 	healthMu      sync.Mutex
+	lastAccess    string // the access token most recently sent
 	authenticated bool
 	reachable     bool
 	tokenExpiry   time.Time
@@ -337,8 +338,37 @@ func (b *Broker) authorize(ctx context.Context, req *http.Request) error {
 		}
 		access = tok
 	}
+	b.healthMu.Lock()
+	b.lastAccess = access
+	b.healthMu.Unlock()
 	req.Header.Set("Authorization", "Bearer "+access)
 	return nil
+}
+
+// TokenInvalidator is implemented by token sources that can be told a token
+// was refused (*auth.Source is one), so that the next request refreshes it.
+type TokenInvalidator interface {
+	Invalidate(ctx context.Context, accessToken string) error
+}
+
+// do sends req through the pipeline. A read refused with 401 although its
+// token had not expired by the clock (revoked, or clocks disagree) is sent
+// once more after the token source was told to refresh, as the spec asks; a
+// write is never resent, and a second 401 is returned.
+func (b *Broker) do(ctx context.Context, req httpx.Request) (*httpx.Response, error) {
+	resp, err := b.http.Do(ctx, req)
+	inv, ok := b.cfg.Tokens.(TokenInvalidator)
+	if err == nil || !ok || !req.Idempotent || !errors.Is(err, errors.ErrUnauthenticated) ||
+		errors.Is(err, errors.ErrTokenExpired) {
+		return resp, err
+	}
+	b.healthMu.Lock()
+	used := b.lastAccess
+	b.healthMu.Unlock()
+	if ierr := inv.Invalidate(ctx, used); ierr != nil {
+		return resp, err
+	}
+	return b.http.Do(ctx, req)
 }
 
 func (b *Broker) observe(ctx context.Context, o httpx.Observation) {
