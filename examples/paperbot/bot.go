@@ -4,21 +4,33 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/errors"
+	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
+	"github.com/arbiontrader/arbion/risk"
+	"github.com/arbiontrader/arbion/stoploss"
 	"github.com/shopspring/decimal"
 )
+
+// account names the paper account in the tracker's records, the supervisor's
+// protection records and its lease.
+const account = "paperbot"
 
 // Config is one run of the bot.
 type Config struct {
 	Seed          uint64
-	Steps         int    // price updates to trade
+	Steps         int    // the step the run trades up to (a resumed run starts after the saved one)
 	Symbol        string // a pair with a dash (BTC-USD) trades as crypto, anything else as an equity
 	ProgressEvery int    // steps between progress lines; 0 prints none
+	// DB is the SQLite file the orders, protections and the bot's progress
+	// are kept in; ":memory:" keeps them in a private in-memory database
+	// (nothing survives the process).
+	DB string
 
 	StartPrice   decimal.Decimal
 	StartCash    decimal.Decimal
@@ -29,15 +41,39 @@ type Config struct {
 	RepriceAfter int             // steps an unfilled entry waits before it is moved to the price
 	FeeBps       decimal.Decimal
 	MinFee       decimal.Decimal
+
+	// The risk engine's limits (see riskRules).
+	MaxOrderQuantity decimal.Decimal
+	MaxOrderNotional decimal.Decimal
+	MaxPosition      decimal.Decimal // units
+	MaxDailyLoss     decimal.Decimal // halts new entries for the rest of the (UTC) day
+	PriceBandPercent decimal.Decimal
+	MaxOrdersPerDay  int
+
+	// The stop-loss policy of every position, in percent of the entry.
+	StopPercent       decimal.Decimal
+	TrailPercent      decimal.Decimal // zero: no trailing stop
+	TakeProfitPercent decimal.Decimal // zero: no take-profit
+
+	// afterStep, when set, is called after each traded step (tests look at
+	// the bot's books there).
+	afterStep func(ctx context.Context, bt *bot, step int) error
 }
 
 func defaultConfig() Config {
 	return Config{
-		Seed: 1, Steps: 2000, Symbol: "AAPL", ProgressEvery: 250,
+		Seed: 1, Steps: 2000, Symbol: "AAPL", ProgressEvery: 250, DB: ":memory:",
 		StartPrice: decimal.NewFromInt(100), StartCash: decimal.NewFromInt(100_000),
 		Quantity: decimal.NewFromInt(50), MaxStepCents: 25, Fast: 5, Slow: 20,
 		EntryOffset: decimal.New(5, -2), RepriceAfter: 10,
 		FeeBps: decimal.NewFromInt(1), MinFee: decimal.New(1, -2),
+
+		MaxOrderQuantity: decimal.NewFromInt(100), MaxOrderNotional: decimal.NewFromInt(25_000),
+		MaxPosition: decimal.NewFromInt(100), MaxDailyLoss: decimal.NewFromInt(400),
+		PriceBandPercent: decimal.NewFromInt(5), MaxOrdersPerDay: 200,
+
+		StopPercent: decimal.NewFromInt(1), TrailPercent: decimal.New(6, -1),
+		TakeProfitPercent: decimal.NewFromInt(2),
 	}
 }
 
@@ -55,19 +91,60 @@ func (c Config) validate() error {
 	if c.ProgressEvery < 0 || c.RepriceAfter < 1 {
 		problems = append(problems, "every may not be negative and reprice-after must be positive")
 	}
+	if c.DB == "" {
+		problems = append(problems, `a database file is required (or ":memory:")`)
+	}
+	if !c.StopPercent.IsPositive() || c.TrailPercent.IsNegative() || c.TakeProfitPercent.IsNegative() {
+		problems = append(problems, "the stop percent must be positive, trail and take-profit not negative")
+	}
 	if len(problems) > 0 {
 		return &errors.BrokerError{Op: "paperbot config", Kind: errors.ErrConfiguration, Message: strings.Join(problems, "; ")}
 	}
 	return nil
 }
 
+// riskRules is the bot's rule set: fat fingers (quantity, notional, price
+// band), exposure (position), a daily loss kill switch and a runaway-loop
+// guard (orders per day). The supervisor's protective orders skip them.
+func (c Config) riskRules() []risk.Rule {
+	return []risk.Rule{
+		risk.MaxOrderQuantity{Limit: c.MaxOrderQuantity},
+		risk.MaxOrderNotional{Limit: c.MaxOrderNotional},
+		risk.MaxPositionQuantity{Limit: c.MaxPosition},
+		risk.PriceBand{Percent: c.PriceBandPercent},
+		risk.MaxDailyLoss{Limit: c.MaxDailyLoss},
+		risk.MaxOrdersPerDay{Limit: c.MaxOrdersPerDay},
+	}
+}
+
+func (c Config) policy() stoploss.Policy {
+	return stoploss.Policy{StopPercent: c.StopPercent, TrailPercent: c.TrailPercent, TakeProfitPercent: c.TakeProfitPercent}
+}
+
+// fingerprint identifies what a database's run was started with: a restart
+// must trade the same market with the same rules, or the replay that rebuilds
+// the paper broker would not be the market the saved orders met.
+func (c Config) fingerprint() string {
+	return fmt.Sprint("seed=", c.Seed, " symbol=", c.Symbol, " start=", c.StartPrice, " cash=", c.StartCash,
+		" qty=", c.Quantity, " step=", c.MaxStepCents, " ma=", c.Fast, "/", c.Slow, " offset=", c.EntryOffset,
+		" reprice=", c.RepriceAfter, " fee=", c.FeeBps, "/", c.MinFee,
+		" risk=", c.MaxOrderQuantity, "/", c.MaxOrderNotional, "/", c.MaxPosition, "/", c.MaxDailyLoss, "/",
+		c.PriceBandPercent, "/", c.MaxOrdersPerDay,
+		" stop=", c.StopPercent, "/", c.TrailPercent, "/", c.TakeProfitPercent)
+}
+
 // Summary is the outcome of a run. Money and quantities are decimals.
 type Summary struct {
-	Symbol         string
-	Seed           uint64
-	Steps          int
-	OrdersPlaced   int // including replacements
+	Symbol string
+	Seed   uint64
+	Steps  int
+	// ResumedFrom is the step a restarted run found saved (0: a fresh run).
+	ResumedFrom    int
+	OrdersPlaced   int // orders that reached the broker, replacements and protective orders included
 	OrdersReplaced int
+	OrdersRefused  int            // refused by the risk engine, nothing sent
+	RefusedBy      map[string]int // refusals per risk rule (an order may break several)
+	RiskState      string         // the engine's trading state at the end
 	Fills          int
 	NetFilled      decimal.Decimal // bought less sold, over every fill
 	Position       decimal.Decimal
@@ -79,60 +156,158 @@ type Summary struct {
 	StartCash      decimal.Decimal
 	Cash           decimal.Decimal
 	Equity         decimal.Decimal
+	Stops          stoploss.Totals // what the supervisor did
 }
 
 // epoch is the simulated time of step 0; each step is one minute.
 var epoch = time.Date(2026, 1, 5, 14, 30, 0, 0, time.UTC)
 
-// bot trades one symbol on a paper broker.
+// bot trades one symbol on a paper broker through the order tracker, with
+// the risk engine as its pre-trade checker and the stop-loss supervisor
+// protecting every position.
 type bot struct {
 	cfg      Config
-	broker   *paper.Broker
+	out      io.Writer
 	in       broker.Instrument
+	now      time.Time // the simulated clock everything reads
+	broker   *paper.Broker
+	engine   *risk.Engine
+	pnl      *dailyPnL
+	feed     *walk
 	strategy *crossover
-	now      time.Time // the simulated clock the broker reads
 
-	orders       []string // every order placed, in order
-	entry        string   // the working entry order, "" if none
-	entrySince   int      // the step the entry was placed or last moved
+	// The books: attached to the database's stores, or to scratch memory
+	// stores while a restart replays the market (see restore.go).
+	tracker     *order.Tracker
+	supervisor  *stoploss.Supervisor
+	protections stoploss.Store
+
+	entry        string // client order id of the working entry, "" if none
+	entrySince   int    // the step the entry was placed or last moved
+	haltedByLoss bool   // the daily loss halted the engine; a new day resets it
 	replacements int
+	refusals     int
+	refusedBy    map[string]int
+	stopTotals   stoploss.Totals // of supervisors already detached
+	replayed     *replayed       // the scratch books of a restart's replay, until checked
 }
 
-// Run trades cfg.Steps prices, printing progress to out, and returns the
-// summary.
-func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
-	if err := cfg.validate(); err != nil {
-		return Summary{}, err
-	}
-	bt := &bot{cfg: cfg, strategy: newCrossover(cfg.Fast, cfg.Slow), now: epoch,
-		in: broker.Instrument{Symbol: cfg.Symbol, AssetClass: assetClass(cfg.Symbol)}}
+func newBot(cfg Config, out io.Writer) (*bot, error) {
+	bt := &bot{cfg: cfg, out: out, strategy: newCrossover(cfg.Fast, cfg.Slow), now: epoch,
+		in:        broker.Instrument{Symbol: cfg.Symbol, AssetClass: assetClass(cfg.Symbol)},
+		feed:      newWalk(cfg.Seed, cfg.StartPrice, cfg.MaxStepCents),
+		refusedBy: map[string]int{}}
 	var err error
 	bt.broker, err = paper.New(paper.Config{Cash: cfg.StartCash, FeeBps: cfg.FeeBps, MinFee: cfg.MinFee,
-		Seed: cfg.Seed, Now: func() time.Time { return bt.now }})
+		Seed: cfg.Seed, Now: bt.clock})
 	if err != nil {
-		return Summary{}, err
+		return nil, err
 	}
-	feed := newWalk(cfg.Seed, cfg.StartPrice, cfg.MaxStepCents)
-	if err := bt.broker.SetPrice(cfg.Symbol, feed.price); err != nil {
-		return Summary{}, err
+	if err := bt.broker.SetPrice(cfg.Symbol, bt.feed.price); err != nil {
+		return nil, err
 	}
-	for i := 1; i <= cfg.Steps; i++ {
-		if err := ctx.Err(); err != nil {
-			return Summary{}, err
-		}
-		bt.now = epoch.Add(time.Duration(i) * time.Minute)
-		price := feed.next()
-		sig, err := bt.step(ctx, i, price)
-		if err != nil {
-			return Summary{}, fmt.Errorf("step %d: %w", i, err)
-		}
-		if cfg.ProgressEvery > 0 && i%cfg.ProgressEvery == 0 {
-			if err := bt.progress(ctx, out, i, price, sig); err != nil {
-				return Summary{}, err
-			}
-		}
+	bt.pnl = &dailyPnL{broker: bt.broker, symbol: cfg.Symbol}
+	bt.pnl.roll(bt.now)
+	bt.engine, err = risk.NewEngine(risk.Config{
+		Rules: cfg.riskRules(), Positions: bt.broker, OpenOrders: bt.broker, Account: bt.broker,
+		MarketData: bt.broker, PnL: bt.pnl,
+		// The paper market has no sessions: the trading day is the UTC day.
+		Location: time.UTC, MaxQuoteAge: 2 * time.Minute, Now: bt.clock,
+	})
+	if err != nil {
+		return nil, err
 	}
-	return bt.summary(ctx, cfg.Steps)
+	return bt, nil
+}
+
+func (bt *bot) clock() time.Time { return bt.now }
+
+// attach builds the tracker and the supervisor on the given stores.
+func (bt *bot) attach(orders order.Store, protections stoploss.Store, lock stoploss.Lock) error {
+	tracker, err := order.NewTracker(order.Config{Broker: bt.broker, Store: orders, Checker: bt.engine,
+		Account: account, Now: bt.clock})
+	if err != nil {
+		return err
+	}
+	sup, err := stoploss.New(stoploss.Config{
+		Account: account, Broker: bt.broker, Orders: tracker, Store: protections, Lock: lock,
+		Clock: botClock{bt}, Switch: bt.engine, EscalateTo: risk.Halted, DefaultPolicy: bt.cfg.policy(),
+		VerifyInterval: 0, // every sweep: the paper broker is cheap, and a restart then sweeps exactly as before
+	})
+	if err != nil {
+		return err
+	}
+	bt.tracker, bt.supervisor, bt.protections = tracker, sup, protections
+	return nil
+}
+
+// detach closes the supervisor and keeps its totals.
+func (bt *bot) detach() {
+	if bt.supervisor == nil {
+		return
+	}
+	bt.supervisor.Close()
+	bt.stopTotals = addTotals(bt.stopTotals, bt.supervisor.Totals())
+	bt.tracker, bt.supervisor, bt.protections = nil, nil, nil
+}
+
+func (bt *bot) totals() stoploss.Totals {
+	if bt.supervisor == nil {
+		return bt.stopTotals
+	}
+	return addTotals(bt.stopTotals, bt.supervisor.Totals())
+}
+
+func addTotals(a, b stoploss.Totals) stoploss.Totals {
+	return stoploss.Totals{
+		StopsPlaced: a.StopsPlaced + b.StopsPlaced, StopsRestored: a.StopsRestored + b.StopsRestored,
+		StopsResized: a.StopsResized + b.StopsResized, TrailingAdjustments: a.TrailingAdjustments + b.TrailingAdjustments,
+		StoppedOut: a.StoppedOut + b.StoppedOut, BreachCloses: a.BreachCloses + b.BreachCloses,
+		TakeProfits: a.TakeProfits + b.TakeProfits, Exits: a.Exits + b.Exits,
+		Failures: a.Failures + b.Failures, Escalations: a.Escalations + b.Escalations,
+	}
+}
+
+// botClock is the supervisor's view of the simulated clock. The bot drives
+// Sweep itself, so After (used only by Supervisor.Run) fires at once.
+type botClock struct{ bt *bot }
+
+func (c botClock) Now() time.Time { return c.bt.now }
+
+func (c botClock) After(d time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	ch <- c.bt.now.Add(d)
+	return ch
+}
+
+// dailyPnL is the risk engine's P&L source: the symbol's P&L since the start
+// of the simulated UTC day, from the paper broker.
+type dailyPnL struct {
+	broker                 *paper.Broker
+	symbol                 string
+	day                    time.Time
+	realized0, unrealized0 decimal.Decimal
+}
+
+// roll starts a new day when now is in one.
+func (p *dailyPnL) roll(now time.Time) bool {
+	day := now.UTC().Truncate(24 * time.Hour)
+	if day.Equal(p.day) {
+		return false
+	}
+	p.day = day
+	p.realized0, p.unrealized0 = p.broker.PnL(p.symbol)
+	return true
+}
+
+// DailyPnL implements risk.PnLSource.
+func (p *dailyPnL) DailyPnL(_ context.Context, dayStart time.Time) (risk.PnL, error) {
+	if !dayStart.Equal(p.day) {
+		return risk.PnL{}, &errors.RiskError{Rule: "max daily loss", Kind: errors.ErrRiskDataUnavailable,
+			Reason: fmt.Sprintf("no P&L recorded for the day starting %s", dayStart)}
+	}
+	realized, unrealized := p.broker.PnL(p.symbol)
+	return risk.PnL{Realized: realized.Sub(p.realized0), Unrealized: unrealized.Sub(p.unrealized0)}, nil
 }
 
 func assetClass(symbol string) broker.AssetClass {
@@ -142,24 +317,70 @@ func assetClass(symbol string) broker.AssetClass {
 	return broker.Equity
 }
 
-// step moves the market to price and acts on the strategy's signalKind.
+// step moves the market to price, lets the tracker and the supervisor catch
+// up with it, and acts on the strategy's signal.
 func (bt *bot) step(ctx context.Context, i int, price decimal.Decimal) (signalKind, error) {
+	bt.now = epoch.Add(time.Duration(i) * time.Minute)
+	if err := bt.newDay(); err != nil {
+		return hold, err
+	}
 	if err := bt.broker.SetPrice(bt.in.Symbol, price); err != nil {
+		return hold, err
+	}
+	if _, err := bt.tracker.Reconcile(ctx); err != nil {
+		return hold, fmt.Errorf("reconcile: %w", err)
+	}
+	if err := bt.sweep(ctx); err != nil {
 		return hold, err
 	}
 	if err := bt.forgetFinishedEntry(ctx); err != nil {
 		return hold, err
 	}
 	sig := bt.strategy.next(price)
+	var err error
 	switch {
 	case sig == goLong:
-		return sig, bt.enter(ctx, i, price)
+		err = bt.enter(ctx, i, price)
 	case sig == goFlat:
-		return sig, bt.exit(ctx, i)
+		err = bt.exit(ctx, i)
 	case bt.entry != "" && i-bt.entrySince >= bt.cfg.RepriceAfter:
-		return sig, bt.reprice(ctx, i, price)
+		err = bt.reprice(ctx, i, price)
 	}
-	return sig, nil
+	if err != nil {
+		return sig, err
+	}
+	// An order that filled at placement gets its stop within the step.
+	_, err = bt.supervisor.HandleUpdates(ctx)
+	return sig, err
+}
+
+// newDay resets the daily P&L and lifts a halt the daily loss caused: the
+// bot is the host that decides a loss limit is per day.
+func (bt *bot) newDay() error {
+	if !bt.pnl.roll(bt.now) || !bt.haltedByLoss {
+		return nil
+	}
+	bt.haltedByLoss = false
+	if st, _ := bt.engine.State(); st != risk.Halted {
+		return nil
+	}
+	return bt.engine.SetState(risk.Active, "a new trading day")
+}
+
+// sweep runs the supervisor's periodic monitor. A sweep skipped because
+// another process holds the account's lease fails the run: two bots on one
+// database would trade against each other.
+func (bt *bot) sweep(ctx context.Context) error {
+	rep, err := bt.supervisor.Sweep(ctx)
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	if rep.Skipped {
+		return &errors.StopLossError{Account: account, Kind: errors.ErrConfiguration,
+			Reason: "another supervisor holds the account's lease in this database: another paperbot runs on it, " +
+				"or one was killed less than the lease's expiry (15 s) ago"}
+	}
+	return nil
 }
 
 // forgetFinishedEntry clears the working entry once it is no longer working.
@@ -167,53 +388,66 @@ func (bt *bot) forgetFinishedEntry(ctx context.Context) error {
 	if bt.entry == "" {
 		return nil
 	}
-	o, err := bt.broker.GetOrder(ctx, bt.entry)
+	o, err := bt.tracker.ByClientOrderID(ctx, bt.entry)
 	if err != nil {
 		return err
 	}
-	if o.Status.Terminal() {
+	if o.Terminal() {
 		bt.entry = ""
 	}
 	return nil
 }
 
 // enter places a limit buy just below the price, unless already long or
-// entering.
+// entering. A refusal by the risk engine is counted, not an error.
 func (bt *bot) enter(ctx context.Context, i int, price decimal.Decimal) error {
 	held, _, err := bt.position(ctx)
 	if err != nil || bt.entry != "" || !held.IsZero() {
 		return err
 	}
-	ack, err := bt.broker.PlaceOrder(ctx, bt.entryRequest(i, price))
-	if err != nil {
-		return err
-	}
-	bt.orders = append(bt.orders, ack.OrderID)
-	bt.entry, bt.entrySince = ack.OrderID, i
-	return nil
-}
-
-// reprice moves an entry that waited too long to just below the price.
-func (bt *bot) reprice(ctx context.Context, i int, price decimal.Decimal) error {
-	ack, err := bt.broker.ReplaceOrder(ctx, bt.entry, bt.entryRequest(i, price))
-	if errors.Is(err, errors.ErrOrderNotCancelable) {
-		bt.entry = "" // it filled meanwhile
+	o, err := bt.tracker.Submit(ctx, order.Request{OrderRequest: bt.entryRequest(i, price)})
+	if bt.refused(err) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	bt.orders = append(bt.orders, ack.OrderID)
-	bt.replacements++
-	bt.entry, bt.entrySince = ack.OrderID, i
+	bt.entry, bt.entrySince = o.ClientOrderID, i
 	return nil
 }
 
-// exit cancels a working entry and sells the whole position at market.
+// reprice moves an entry that waited too long to just below the price.
+func (bt *bot) reprice(ctx context.Context, i int, price decimal.Decimal) error {
+	old, err := bt.tracker.ByClientOrderID(ctx, bt.entry)
+	if err != nil {
+		return err
+	}
+	o, err := bt.tracker.Replace(ctx, old.LocalID, bt.entryRequest(i, price))
+	switch {
+	case errors.Is(err, errors.ErrOrderNotCancelable):
+		bt.entry = "" // it filled meanwhile
+		return nil
+	case bt.refused(err):
+		bt.entrySince = i // the old entry keeps working; try again later
+		return nil
+	case err != nil:
+		return err
+	}
+	bt.replacements++
+	bt.entry, bt.entrySince = o.ClientOrderID, i
+	return nil
+}
+
+// exit cancels a working entry and closes the position through the
+// supervisor, which cancels the protective stop first (a broker holds the
+// shares for it) and never closes twice.
 func (bt *bot) exit(ctx context.Context, i int) error {
 	if bt.entry != "" {
-		err := bt.broker.CancelOrder(ctx, bt.entry)
-		if err != nil && !errors.Is(err, errors.ErrOrderNotCancelable) {
+		o, err := bt.tracker.ByClientOrderID(ctx, bt.entry)
+		if err != nil {
+			return err
+		}
+		if _, err := bt.tracker.Cancel(ctx, o.LocalID); err != nil && !errors.Is(err, errors.ErrOrderNotCancelable) {
 			return err
 		}
 		bt.entry = ""
@@ -222,15 +456,64 @@ func (bt *bot) exit(ctx context.Context, i int) error {
 	if err != nil || !held.IsPositive() {
 		return err
 	}
-	ack, err := bt.broker.PlaceOrder(ctx, broker.OrderRequest{
-		ClientOrderID: bt.clientOrderID(i, "exit"), Instrument: bt.in, Side: broker.Sell,
-		Type: broker.Market, Quantity: held, TimeInForce: broker.Day,
-	})
-	if err != nil {
+	if _, err := bt.supervisor.HandleUpdates(ctx); err != nil {
 		return err
 	}
-	bt.orders = append(bt.orders, ack.OrderID)
-	return nil
+	_, err = bt.supervisor.Exit(ctx, bt.in.Symbol)
+	if !errors.Is(err, errors.ErrInvalidOrder) {
+		return err
+	}
+	// Not protected (it cannot happen while the supervisor works): sell
+	// through the risk engine like any other order.
+	_, err = bt.tracker.Submit(ctx, order.Request{OrderRequest: broker.OrderRequest{
+		ClientOrderID: bt.clientOrderID(i, "exit"), Instrument: bt.in, Side: broker.Sell,
+		Type: broker.Market, Quantity: held, TimeInForce: broker.Day,
+	}})
+	if bt.refused(err) {
+		return nil
+	}
+	return err
+}
+
+// refused counts a risk refusal by rule and reports whether err is one.
+func (bt *bot) refused(err error) bool {
+	rules := riskRulesIn(err)
+	if len(rules) == 0 {
+		return false
+	}
+	bt.refusals++
+	for _, r := range rules {
+		bt.refusedBy[r]++
+		if r == (risk.MaxDailyLoss{}).Name() {
+			bt.haltedByLoss = true
+		}
+	}
+	return true
+}
+
+// riskRulesIn returns the names of the rules in every *errors.RiskError err
+// holds (a refusal by several rules joins several).
+func riskRulesIn(err error) []string {
+	if err == nil {
+		return nil
+	}
+	var names []string
+	if re, ok := err.(*errors.RiskError); ok {
+		name := re.Rule
+		if name == "" {
+			name = re.Kind.Error()
+		}
+		names = append(names, name)
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			names = append(names, riskRulesIn(e)...)
+		}
+	case interface{ Unwrap() error }:
+		names = append(names, riskRulesIn(u.Unwrap())...)
+	}
+	return names
 }
 
 func (bt *bot) entryRequest(i int, price decimal.Decimal) broker.OrderRequest {
@@ -242,7 +525,7 @@ func (bt *bot) entryRequest(i int, price decimal.Decimal) broker.OrderRequest {
 }
 
 // clientOrderID derives the id from the run and the step, so that a rerun
-// of the same seed sends the same ids (and a restarted bot would too).
+// of the same seed sends the same ids, and a restarted bot too.
 func (bt *bot) clientOrderID(step int, what string) string {
 	return broker.DeriveClientOrderID("paperbot", bt.in.Symbol, fmt.Sprint(bt.cfg.Seed), fmt.Sprint(step), what)
 }
@@ -261,37 +544,53 @@ func (bt *bot) position(ctx context.Context) (qty, avgCost decimal.Decimal, err 
 	return decimal.Zero, decimal.Zero, nil
 }
 
-func (bt *bot) progress(ctx context.Context, out io.Writer, i int, price decimal.Decimal, sig signalKind) error {
+func (bt *bot) progress(ctx context.Context, i int, price decimal.Decimal, sig signalKind) error {
 	held, _, err := bt.position(ctx)
 	if err != nil {
 		return err
 	}
+	stop := "-"
+	if p, found, err := bt.protections.Get(ctx, account, bt.in.Symbol); err != nil {
+		return err
+	} else if found {
+		stop = p.StopPrice.StringFixed(2)
+	}
 	realized, unrealized := bt.broker.PnL(bt.in.Symbol)
-	_, err = fmt.Fprintf(out, "step %6d  price %9s  signal %-7s  orders %4d  position %6s  realized %10s  unrealized %9s\n",
-		i, price.StringFixed(2), sig, len(bt.orders), held, realized.StringFixed(2), unrealized.StringFixed(2))
+	_, err = fmt.Fprintf(bt.out, "step %6d  price %9s  signal %-7s  position %6s  stop %8s  refused %3d  realized %10s  unrealized %9s\n",
+		i, price.StringFixed(2), sig, held, stop, bt.refusals, realized.StringFixed(2), unrealized.StringFixed(2))
 	return err
 }
 
-// summary reads the run's outcome back from the broker.
-func (bt *bot) summary(ctx context.Context, steps int) (Summary, error) {
-	s := Summary{Symbol: bt.in.Symbol, Seed: bt.cfg.Seed, Steps: steps, OrdersPlaced: len(bt.orders),
-		OrdersReplaced: bt.replacements, StartCash: bt.cfg.StartCash}
-	for _, id := range bt.orders {
-		o, err := bt.broker.GetOrder(ctx, id)
-		if err != nil {
-			return s, err
+// summary reads the run's outcome back from the tracker's books and the
+// broker.
+func (bt *bot) summary(ctx context.Context, steps, resumedFrom int) (Summary, error) {
+	st, _ := bt.engine.State()
+	s := Summary{Symbol: bt.in.Symbol, Seed: bt.cfg.Seed, Steps: steps, ResumedFrom: resumedFrom,
+		OrdersRefused: bt.refusals, RefusedBy: map[string]int{}, RiskState: st.String(),
+		StartCash: bt.cfg.StartCash, Stops: bt.totals()}
+	for r, n := range bt.refusedBy {
+		s.RefusedBy[r] = n
+	}
+	orders, err := bt.tracker.BySymbol(ctx, bt.in.Symbol)
+	if err != nil {
+		return s, err
+	}
+	for _, o := range orders {
+		if o.BrokerOrderID == "" {
+			continue // refused before it was sent
+		}
+		s.OrdersPlaced++
+		if o.Replaces != "" {
+			s.OrdersReplaced++
 		}
 		s.Fills += len(o.Fills)
 		s.Fees = s.Fees.Add(o.Fees)
-		for _, f := range o.Fills {
-			if o.Side.IsBuy() {
-				s.NetFilled = s.NetFilled.Add(f.Quantity)
-			} else {
-				s.NetFilled = s.NetFilled.Sub(f.Quantity)
-			}
+		if o.Side.IsBuy() {
+			s.NetFilled = s.NetFilled.Add(o.FilledQuantity)
+		} else {
+			s.NetFilled = s.NetFilled.Sub(o.FilledQuantity)
 		}
 	}
-	var err error
 	if s.Position, s.AvgCost, err = bt.position(ctx); err != nil {
 		return s, err
 	}
@@ -303,4 +602,14 @@ func (bt *bot) summary(ctx context.Context, steps int) (Summary, error) {
 	}
 	s.Cash, s.Equity = acct.Cash, acct.Equity
 	return s, nil
+}
+
+// sortedRules lists the refusal counts by rule name.
+func sortedRules(m map[string]int) []string {
+	var rows []string
+	for r, n := range m {
+		rows = append(rows, fmt.Sprintf("%s: %d", r, n))
+	}
+	sort.Strings(rows)
+	return rows
 }
