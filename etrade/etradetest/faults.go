@@ -71,6 +71,7 @@ const (
 // Latency is how long FaultLatency and FaultCommitThenLatency wait.
 const Latency = time.Minute
 
+// String names the fault, for test output.
 func (f Fault) String() string {
 	names := map[Fault]string{
 		FaultServerError: "server error", FaultServerErrorXML: "server error XML",
