@@ -306,6 +306,12 @@ func (s *Supervisor) sync(ctx context.Context, rep *Report, sym string, n *news,
 	case found && !rec.Quantity.IsZero() && rec.Quantity.Sign() != qty.Sign():
 		s.retire(ctx, rep, rec, n) // flipped: the old position is gone
 		found = false
+	case found && s.closeFilled(ctx, rec):
+		// The position was closed and opened again before the close's fill
+		// was handled: the open quantity is a new position, which needs its
+		// own stop (a record left closing would never protect it).
+		s.retire(ctx, rep, rec, n)
+		found = false
 	}
 	if !found {
 		rec = s.open(rep, sym, n, pos)
@@ -315,6 +321,15 @@ func (s *Supervisor) sync(ctx context.Context, rep *Report, sym string, n *news,
 	if err := s.ensureStop(ctx, rep, &rec, n); err != nil {
 		s.fail(rep, rec, errors.ErrStopNotPlaced, "protective stop not placed", err)
 	}
+}
+
+// closeFilled reports whether the record's close order filled completely.
+func (s *Supervisor) closeFilled(ctx context.Context, rec Protection) bool {
+	if rec.CloseClientOrderID == "" {
+		return false
+	}
+	o, err := s.cfg.Orders.ByClientOrderID(ctx, rec.CloseClientOrderID)
+	return err == nil && o.Status == broker.StatusFilled
 }
 
 // noteStopNews applies what the updates say about the record's own stop.
@@ -519,8 +534,10 @@ func (s *Supervisor) placeStop(ctx context.Context, rep *Report, rec *Protection
 		if seq == rec.StopSeq {
 			currentUsed = true
 		}
-		if !o.Terminal() && !slices.Contains(n.dead, id) {
-			rec.StopSeq, rec.StopOrderID, rec.StopClientOrderID = seq, o.LocalID, o.ClientOrderID
+		// An order whose cancel is pending is dying: never adopted.
+		if !o.Terminal() && o.Status != broker.StatusPendingCancel && !slices.Contains(n.dead, id) {
+			// StopSeq keeps the highest id used: a later stop gets a new one.
+			rec.StopOrderID, rec.StopClientOrderID = o.LocalID, o.ClientOrderID
 			rec.StopQuantity, rec.StopOrderPrice = o.Remaining(), o.StopPrice
 			return s.ensureStop(ctx, rep, rec, n)
 		}
@@ -549,14 +566,36 @@ func (s *Supervisor) placeStop(ctx context.Context, rep *Report, rec *Protection
 	return nil
 }
 
+// cancelAndPlace moves the stop on a broker without replace: the old stop
+// is cancelled and the new one placed only once the cancel is confirmed. A
+// new stop beside one whose cancel is pending (or that filled meanwhile)
+// could fill with it and flip the position; the fills or the confirmation
+// arrive as updates, and the next sync places the stop from truth.
+func (s *Supervisor) cancelAndPlace(ctx context.Context, rep *Report, rec *Protection, kind EventKind) error {
+	o, err := s.cfg.Orders.Get(ctx, rec.StopOrderID)
+	if err == nil && !o.Terminal() && o.Status != broker.StatusPendingCancel {
+		o, err = s.cfg.Orders.Cancel(ctx, rec.StopOrderID)
+	}
+	switch {
+	case errors.Is(err, errors.ErrOrderNotFound) || err == nil && o.Status == broker.StatusCanceled:
+		rec.StopOrderID = ""
+		return s.placeStop(ctx, rep, rec, &news{dead: []string{rec.StopClientOrderID}}, kind)
+	case errors.Is(err, errors.ErrOrderNotCancelable) || err == nil && o.Terminal():
+		rec.StopOrderID = "" // it filled: the next sync sizes the stop to what is left
+		_ = s.save(ctx, rec)
+		return &errors.StopLossError{Account: s.cfg.Account, Symbol: rec.Symbol, Kind: errors.ErrStopNotPlaced,
+			Reason: "the previous stop ended before its cancel; placed again after its fills", Err: err}
+	case err != nil:
+		return err
+	}
+	return &errors.StopLossError{Account: s.cfg.Account, Symbol: rec.Symbol, Kind: errors.ErrStopNotPlaced,
+		Reason: "the previous stop's cancel is pending; the new stop waits for it"}
+}
+
 // moveStop replaces the resting stop with one of the record's size and price.
 func (s *Supervisor) moveStop(ctx context.Context, rep *Report, rec *Protection, kind EventKind) error {
 	if !s.caps.Replace {
-		if err := s.cancel(ctx, rec.StopOrderID); err != nil {
-			return err
-		}
-		rec.StopOrderID = ""
-		return s.placeStop(ctx, rep, rec, &news{dead: []string{rec.StopClientOrderID}}, kind)
+		return s.cancelAndPlace(ctx, rep, rec, kind)
 	}
 	rec.StopSeq++
 	clientID := s.stopID(*rec, rec.StopSeq)

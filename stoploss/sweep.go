@@ -286,7 +286,7 @@ func (s *Supervisor) verify(ctx context.Context, rep *Report, now time.Time) {
 			n.dead = []string{rec.StopClientOrderID}
 		}
 		pos := positions[rec.Symbol]
-		if len(n.dead) == 0 && pos.Quantity.Equal(rec.Quantity) {
+		if len(n.dead) == 0 && pos.Quantity.Equal(rec.Quantity) && !s.closeFilled(ctx, rec) {
 			continue // nothing to do: no write, no order call
 		}
 		s.sync(ctx, rep, rec.Symbol, n, pos)
@@ -316,6 +316,8 @@ func (s *Supervisor) stopLive(ctx context.Context, localID string, live map[stri
 // orders of every symbol, check that none is still working and read the
 // positions, then send a market order for exactly each open quantity.
 func (s *Supervisor) closeAll(ctx context.Context, rep *Report, closes []closeIntent) {
+	from := len(rep.Events)
+	defer s.countBlockedCloses(rep, from, closes)
 	var todo []closeIntent
 	for _, c := range closes {
 		if s.closePending(ctx, rep, &c) {
@@ -342,6 +344,30 @@ func (s *Supervisor) closeAll(ctx context.Context, rep *Report, closes []closeIn
 	}
 	for _, c := range todo {
 		s.closeOne(ctx, rep, c, working[c.rec.Symbol], positions[c.rec.Symbol])
+	}
+}
+
+// countBlockedCloses counts, as a placement failure that escalates, every
+// close of rep.Events[from:] that failed and was neither sent nor found
+// done: a position that breached and stays open must not go unnoticed.
+func (s *Supervisor) countBlockedCloses(rep *Report, from int, closes []closeIntent) {
+	failed := make(map[string]bool)
+	done := make(map[string]bool)
+	for _, e := range rep.Events[from:] {
+		switch e.Kind {
+		case EventFailed:
+			failed[e.Symbol] = true
+		case EventBreachClose, EventTakeProfitClose, EventExitClose, EventPositionClosed:
+			done[e.Symbol] = true
+		}
+	}
+	for _, c := range closes {
+		switch sym := c.rec.Symbol; {
+		case done[sym]:
+			delete(s.placeFail, sym)
+		case failed[sym]:
+			s.placeFail[sym]++
+		}
 	}
 }
 
