@@ -361,10 +361,12 @@ func (b *Broker) observe(ctx context.Context, o httpx.Observation) {
 func (b *Broker) do(ctx context.Context, req httpx.Request, out any) (*httpx.Response, error) {
 	req.Bucket = bucketPrivate
 	resp, err := b.http.Do(ctx, req)
-	if req.Idempotent && isAuthRefusal(err) {
+	if req.Idempotent && isAuthRefusal(err) && resp != nil && resp.Attempts == 1 {
 		// Coinbase sometimes refuses a valid token once (ISS-132); auth is
 		// checked before anything is done, so one more try with a fresh
-		// token is safe. A second refusal stands.
+		// token is safe. A second refusal stands. Not after earlier
+		// attempts: the new call's count would hide that one of them may
+		// have acted, and a clear answer to it would read as a refusal.
 		resp, err = b.http.Do(ctx, req)
 	}
 	if resp != nil {

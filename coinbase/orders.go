@@ -324,10 +324,15 @@ func (b *Broker) createOnce(ctx context.Context, raw []byte, body wireCreateOrde
 	if !*out.Success {
 		code, message := createFailure(out.ErrorResponse)
 		kind := failureKind(code)
-		return broker.Ack{}, retried, &errors.OrderError{Op: "place", ClientOrderID: body.ClientOrderID, Symbol: body.ProductID,
+		var refusal error = &errors.OrderError{Op: "place", ClientOrderID: body.ClientOrderID, Symbol: body.ProductID,
 			Reason: firstNonEmpty(message, code), Kind: kind,
 			Err: &errors.BrokerError{Broker: brokerName, Op: "place order", HTTPStatus: resp.Status, Code: code,
 				Message: message, RequestID: resp.RequestID, Kind: kind}}
+		if retried {
+			// As above: the refusal answers the last attempt only.
+			refusal = fmt.Errorf("%w: an earlier attempt may have placed the order: %w", errors.ErrOutcomeUnknown, refusal)
+		}
+		return broker.Ack{}, retried, refusal
 	}
 	id := out.OrderID
 	if out.SuccessResponse != nil && out.SuccessResponse.OrderID != "" {

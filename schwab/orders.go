@@ -163,7 +163,7 @@ func (b *Broker) send(ctx context.Context, in *intent, body []byte, op, suffix, 
 	var cause error
 	switch {
 	case err == nil:
-		if id, ok := orderIDFromLocation(resp.Header.Get("Location"), hash); ok {
+		if id, ok := orderIDFromLocation(resp.Header.Get("Location"), hash); ok && !b.knownElsewhere(id, suffix) {
 			return b.verifyPlaced(ctx, in, id)
 		}
 		cause = &errors.BrokerError{Broker: Name, Op: op, HTTPStatus: resp.Status, RequestID: resp.RequestID,
@@ -182,6 +182,18 @@ func (b *Broker) send(ctx context.Context, in *intent, body []byte, op, suffix, 
 			errors.Join(cause, lerr))
 	}
 	return ackOf(in.req, o, in.sentAt), nil
+}
+
+// knownElsewhere reports a Location id that is surely not the new order's:
+// the order a replace replaces, or one another intent already placed.
+func (b *Broker) knownElsewhere(id, suffix string) bool {
+	if suffix == "/orders/"+id {
+		return true
+	}
+	b.ordersMu.Lock()
+	defer b.ordersMu.Unlock()
+	_, ok := b.claimed[id]
+	return ok
 }
 
 // countOrderRequest counts an order request on the current UTC day and,

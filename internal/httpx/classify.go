@@ -179,18 +179,28 @@ func (c *Client) statusError(req Request, resp *Response, body []byte, tooLong b
 	if be.RetryAfter == 0 && (resp.Status == http.StatusTooManyRequests || resp.Status >= 500) {
 		be.RetryAfter, _ = ParseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
 	}
-	if !req.Idempotent && mayHaveActed(resp.Status) && be.Kind == errors.ErrBrokerUnavailable {
+	if !req.Idempotent && (notAnAnswer(resp.Status) || mayHaveActed(resp.Status) && be.Kind == errors.ErrBrokerUnavailable) {
 		be.Err = joinCause(be.Kind, be.Err)
 		be.Kind = errors.ErrOutcomeUnknown
 	}
 	return be
 }
 
+// notAnAnswer reports a status that is neither success nor error: a 1xx,
+// a 3xx (redirects are never followed; a 303 is the classic answer to a POST
+// that created something) or one outside the HTTP range. Whatever the
+// decoder makes of it, a write that got one may have been carried out.
+func notAnAnswer(status int) bool {
+	return status < 400 || status >= 600
+}
+
 // mayHaveActed reports whether a server error status leaves open whether the
-// broker carried out the request: a 500, or a gateway's 502/504 while the
-// backend may still be working. 501 and 503 are refusals before any work.
+// broker carried out the request: a 500, or a gateway's 502/503/504 while the
+// backend may still be working (a gateway such as Apigee answers 503 when
+// the backend drops the connection mid-request). Only 501 is a refusal
+// before any work.
 func mayHaveActed(status int) bool {
-	return status >= 500 && status != http.StatusNotImplemented && status != http.StatusServiceUnavailable
+	return status >= 500 && status != http.StatusNotImplemented
 }
 
 // transportError classifies a failure of http.Client.Do: no answer received.

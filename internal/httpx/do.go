@@ -43,14 +43,14 @@ func (c *Client) run(ctx context.Context, req Request, start time.Time) (*Respon
 	}
 	bo := c.retry.backoff(c.clock)
 	spent := 0 // budget tokens this request's retries took
+	var prevResp *Response
+	var prevErr error // the failure of the last attempt sent, if any
 	for attempt := 1; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return nil, attempt - 1, c.ctxError(req, err)
+		hreq, err := c.beforeSend(ctx, req, u, lim)
+		if err != nil {
+			return prevResp, attempt - 1, abandonedRetry(ctx, prevErr, err)
 		}
-		if err := c.waitTurn(ctx, req, lim); err != nil {
-			return nil, attempt - 1, err
-		}
-		resp, err := c.attempt(ctx, req, u)
+		resp, err := c.attempt(ctx, req, u, hreq)
 		if err == nil {
 			c.retry.Budget.refund(max(spent, SuccessRefund))
 			resp.Attempts = attempt
@@ -59,6 +59,7 @@ func (c *Client) run(ctx context.Context, req Request, start time.Time) (*Respon
 		if resp != nil {
 			resp.Attempts = attempt
 		}
+		prevResp, prevErr = resp, err
 		wait, ok := c.retryWait(ctx, req, attempt, err, bo, start)
 		if !ok {
 			return resp, attempt, err
@@ -157,12 +158,39 @@ func (c *Client) waitTurn(ctx context.Context, req Request, lim *rate.Limiter) e
 	}
 }
 
-// attempt sends req once and classifies the outcome.
-func (c *Client) attempt(ctx context.Context, req Request, u *url.URL) (*Response, error) {
-	hreq, err := c.newHTTPRequest(ctx, req, u)
-	if err != nil {
+// beforeSend checks the context, waits for the rate limit and builds one
+// attempt's request; an error means nothing of this attempt was sent.
+func (c *Client) beforeSend(ctx context.Context, req Request, u *url.URL, lim *rate.Limiter) (*http.Request, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, c.ctxError(req, err)
+	}
+	if err := c.waitTurn(ctx, req, lim); err != nil {
 		return nil, err
 	}
+	return c.newHTTPRequest(ctx, req, u)
+}
+
+// abandonedRetry is the result of a retry given up before it was sent: the
+// earlier attempt's failure stands, because that attempt may have reached
+// the broker. Reporting only the later, pre-send error (a client-side rate
+// limit, an authorization failure) would read as a clear refusal. A context
+// that ended stays visible to errors.Is.
+func abandonedRetry(ctx context.Context, prev, err error) error {
+	var be *errors.BrokerError
+	if prev == nil || !errors.As(prev, &be) {
+		return err
+	}
+	out := *be
+	out.Message = be.Message + " (retry abandoned before sending: " + err.Error() + ")"
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		out.Err = errors.Join(be.Err, ctxErr)
+	}
+	return &out
+}
+
+// attempt sends hreq, the request of one attempt of req, and classifies the
+// outcome.
+func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, hreq *http.Request) (*Response, error) {
 	// The trace is attached after Authorize ran, so that a token refresh it
 	// made cannot count as this request being sent.
 	var tr sendTrace

@@ -47,7 +47,7 @@ func TestRetryOnlyIdempotent(t *testing.T) {
 		{name: "GET retried through two 503s", method: "GET", idempotent: true, status: 503, wantAttempts: 3},
 		{name: "idempotent DELETE retried through 502s", method: "DELETE", idempotent: true, status: 502, wantAttempts: 3},
 		{name: "idempotent GET retried through 429s", method: "GET", idempotent: true, status: 429, wantAttempts: 3},
-		{name: "POST not retried on 503", method: "POST", status: 503, wantAttempts: 1, wantKind: errors.ErrBrokerUnavailable},
+		{name: "POST not retried on 503", method: "POST", status: 503, wantAttempts: 1, wantKind: errors.ErrOutcomeUnknown},
 		{name: "POST not retried on 500", method: "POST", status: 500, wantAttempts: 1, wantKind: errors.ErrOutcomeUnknown},
 		{name: "POST not retried on 429", method: "POST", status: 429, wantAttempts: 1, wantKind: errors.ErrRateLimited},
 		{name: "GET not retried on 400", method: "GET", idempotent: true, status: 400, wantAttempts: 1, wantKind: errors.ErrInvalidOrder},
