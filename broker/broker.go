@@ -62,16 +62,130 @@ type Broker interface {
 	Quotes(ctx context.Context, symbols ...string) ([]Quote, error)
 }
 
-// OrderFinder is implemented by brokers that can find an order from the
-// request it was placed with: by client order id where the broker keeps one,
-// by matching fields among recent orders where it does not. The order tracker
-// uses it to settle a placement whose outcome was unknown.
+// OrderFinder is implemented by brokers that can look up the order a lost
+// placement may have created. The order tracker uses it to settle a
+// placement whose outcome was unknown; it never adopts an order itself.
 //
-// FindOrder returns an error matching errors.ErrOrderNotFound when no order
-// matches. Brokers are eventually consistent, so "not found" right after a
-// placement is not proof that the order does not exist.
+// FindOrder never validates q.Request (a request refused today may have been
+// placed yesterday under older rules) and never remembers or claims what it
+// found: it reports the candidates, orders at the broker that fit the
+// request (by client order id where the broker keeps one, by fields
+// otherwise) and were entered within [q.From, q.To], and whether the search
+// was complete. Deciding which candidate is the order, if any, is the
+// caller's: see [FindResult].
 type OrderFinder interface {
-	FindOrder(ctx context.Context, req OrderRequest) (Order, error)
+	FindOrder(ctx context.Context, q FindQuery) (FindResult, error)
+}
+
+// FindQuery asks for the orders a lost placement may have created.
+type FindQuery struct {
+	// Account is the account the placement was made for; an adapter for
+	// another account refuses the query with errors.ErrConfiguration.
+	// Empty skips the check.
+	Account string
+	// Request is what was sent, ClientOrderID included.
+	Request OrderRequest
+	// From and To bound when the broker may have entered the order: the
+	// record's creation time (persisted before sending) minus the clock
+	// skew allowed, and that time plus the request timeout plus the skew.
+	From, To time.Time
+}
+
+// FindResult is the answer to a [FindQuery].
+type FindResult struct {
+	// Candidates are the orders that fit the request within the window,
+	// oldest first. Where the broker keeps client order ids, at most one.
+	Candidates []Order
+	// Complete reports that the search covered the whole window with
+	// nothing cut short (every page read, no depth cap reached), or was an
+	// authoritative lookup by client order id. Only a complete search with
+	// no candidate is evidence that the order was never placed; brokers are
+	// eventually consistent, so even that must be seen more than once.
+	Complete bool
+}
+
+// OrderLister is implemented by brokers that can list order history.
+//
+// Orders pages to the end of what the query selects. A listing that cannot
+// be shown to be complete (a page failed, a page or depth limit cut it
+// short) is an error matching errors.ErrIncompleteListing, never a short
+// answer: a caller reading a short list as the whole would, for example,
+// place a second protective stop.
+type OrderLister interface {
+	Orders(ctx context.Context, q OrderQuery) ([]Order, error)
+}
+
+// OrderChecker is implemented by brokers that know combinations they would
+// refuse (Schwab answers 400 to IMMEDIATE_OR_CANCEL on an equity, for
+// example). CheckOrder returns an error matching errors.ErrNotSupported,
+// naming the field, for a request the broker is known to refuse, and nil
+// otherwise; it never calls the broker. PlaceOrder and ReplaceOrder refuse
+// the same requests before sending; callers such as the stop-loss
+// supervisor ask first to choose an order that will be accepted.
+type OrderChecker interface {
+	CheckOrder(req OrderRequest) error
+}
+
+// OrderFilter selects orders by state in an [OrderQuery].
+type OrderFilter uint8
+
+// The filters.
+const (
+	FilterAll      OrderFilter = iota // every order
+	FilterOpen                        // not terminal
+	FilterFilled                      // filled (entirely)
+	FilterCanceled                    // canceled, expired or replaced
+)
+
+// Match reports whether o passes the filter.
+func (f OrderFilter) Match(o Order) bool {
+	switch f {
+	case FilterOpen:
+		return !o.Status.Terminal()
+	case FilterFilled:
+		return o.Status == StatusFilled
+	case FilterCanceled:
+		return o.Status == StatusCanceled || o.Status == StatusExpired || o.Status == StatusReplaced
+	}
+	return true
+}
+
+// OrderQuery selects order history.
+type OrderQuery struct {
+	Filter OrderFilter
+	// From and To bound the time the orders were entered at the broker
+	// (To exclusive); a zero To means now. Each broker caps how far back
+	// it keeps history (Schwab: one year); a From beyond that is an error
+	// matching errors.ErrInvalidOrder.
+	From, To time.Time
+	// Symbol keeps one symbol's orders; empty keeps all.
+	Symbol string
+}
+
+// Find returns the capability T of b: b itself when it implements T,
+// else the first broker down the chain of wrappers (each a [Wrapper])
+// that does. Decorators use it so that wrapping a broker never hides, nor
+// fakes, an optional interface.
+func Find[T any](b Broker) (T, bool) {
+	for b != nil {
+		if c, ok := b.(T); ok {
+			return c, true
+		}
+		w, ok := b.(Wrapper)
+		if !ok {
+			break
+		}
+		b = w.Unwrap()
+	}
+	var zero T
+	return zero, false
+}
+
+// Wrapper is implemented by decorators of a Broker (the quote cache, the
+// observer): Unwrap returns the broker they wrap, so that [Find] can reach
+// its optional capabilities.
+type Wrapper interface {
+	Unwrap() Broker
 }
 
 // HealthReporter is implemented by adapters that can tell a host about their
@@ -164,14 +278,30 @@ type Order struct {
 	Fees         decimal.Decimal `json:"fees"`
 	Fills        []Fill          `json:"fills,omitempty"`
 	RejectReason string          `json:"reject_reason,omitempty"`
+	// LeavesQuantity is the quantity still working at the broker: zero on
+	// every terminal order (a cancelled order that filled 30 of 100 leaves
+	// nothing). Adapters take the broker's own figure where it sends one
+	// and derive it otherwise; see [Order.Remaining].
+	LeavesQuantity decimal.Decimal `json:"leaves_quantity"`
+	// LastFillAt is when the last execution happened, as the broker reports
+	// it; zero when nothing filled or the broker does not say.
+	LastFillAt time.Time `json:"last_fill_at,omitzero"`
 	// ReplacedBy is the id of the order that replaced this one, if known.
 	ReplacedBy string    `json:"replaced_by,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
-// Remaining returns the quantity still to fill (never negative).
+// Remaining returns the quantity still working: zero when the order is
+// terminal, else its LeavesQuantity when the broker reported one, else the
+// quantity less what filled (never negative).
 func (o Order) Remaining() decimal.Decimal {
+	if o.Status.Terminal() {
+		return decimal.Zero
+	}
+	if o.LeavesQuantity.IsPositive() {
+		return o.LeavesQuantity
+	}
 	r := o.Quantity.Sub(o.FilledQuantity)
 	if r.IsNegative() {
 		return decimal.Zero

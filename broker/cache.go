@@ -29,8 +29,8 @@ func WithCacheClock(now func() time.Time) QuoteCacheOption {
 // symbol share one upstream call. Symbols the broker does not quote are not
 // cached. Every other method passes through.
 //
-// The result implements [OrderFinder] and [HealthReporter] exactly when b
-// does. A nil b or a ttl that is not positive returns an error matching
+// The result is a [Wrapper]: [Find] reaches b's optional capabilities
+// through it. A nil b or a ttl that is not positive returns an error matching
 // errors.ErrConfiguration.
 func NewQuoteCache(b Broker, ttl time.Duration, opts ...QuoteCacheOption) (Broker, error) {
 	if b == nil || ttl <= 0 {
@@ -42,8 +42,11 @@ func NewQuoteCache(b Broker, ttl time.Duration, opts ...QuoteCacheOption) (Broke
 	for _, opt := range opts {
 		opt(c)
 	}
-	return withOptional(c, b, nil), nil
+	return c, nil
 }
+
+// Unwrap implements [Wrapper].
+func (c *quoteCache) Unwrap() Broker { return c.Broker }
 
 // quoteCache is a Broker whose Quotes are served from a TTL cache.
 type quoteCache struct {

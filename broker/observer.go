@@ -19,6 +19,7 @@ const (
 	OpAccount      = "account"
 	OpQuotes       = "quotes"
 	OpFindOrder    = "find order"
+	OpOrders       = "orders"
 )
 
 // Observation is the outcome of one call through a broker wrapped by
@@ -64,9 +65,9 @@ func WithObserverClock(now func() time.Time) ObserverOption {
 // kind, for a host's metrics. A nil obs returns b itself: nothing is observed
 // by default. A nil b returns an error matching errors.ErrConfiguration.
 //
-// The result implements [OrderFinder] and [HealthReporter] exactly when b
-// does (FindOrder is observed, Health is passed through), so optional
-// capabilities are still discovered by type assertion.
+// The result is a [Wrapper]: [Find] reaches b's optional capabilities
+// through it. Those calls go to b directly and are not observed; an
+// adapter's own observer sees every request.
 func WithObserver(b Broker, obs Observer, opts ...ObserverOption) (Broker, error) {
 	if b == nil {
 		return nil, &errors.BrokerError{Op: "observe", Kind: errors.ErrConfiguration, Message: "broker is nil"}
@@ -78,16 +79,7 @@ func WithObserver(b Broker, obs Observer, opts ...ObserverOption) (Broker, error
 	for _, opt := range opts {
 		opt(o)
 	}
-	var find func(context.Context, OrderRequest) (Order, error)
-	if finder, ok := b.(OrderFinder); ok {
-		find = func(ctx context.Context, req OrderRequest) (Order, error) {
-			start := o.now()
-			order, err := finder.FindOrder(ctx, req)
-			o.report(ctx, OpFindOrder, start, err)
-			return order, err
-		}
-	}
-	return withOptional(o, b, find), nil
+	return o, nil
 }
 
 // observed is a Broker reporting each call to an Observer.
@@ -101,6 +93,9 @@ func (o *observed) report(ctx context.Context, op string, start time.Time, err e
 	o.obs.Observe(ctx, Observation{Broker: o.inner.Name(), Op: op, Latency: o.now().Sub(start),
 		Kind: errors.KindOf(err), Err: err})
 }
+
+// Unwrap implements [Wrapper].
+func (o *observed) Unwrap() Broker { return o.inner }
 
 func (o *observed) Name() string               { return o.inner.Name() }
 func (o *observed) Capabilities() Capabilities { return o.inner.Capabilities() }
@@ -159,40 +154,4 @@ func (o *observed) Quotes(ctx context.Context, symbols ...string) ([]Quote, erro
 	quotes, err := o.inner.Quotes(ctx, symbols...)
 	o.report(ctx, OpQuotes, start, err)
 	return quotes, err
-}
-
-// findFunc adapts a function to OrderFinder.
-type findFunc func(context.Context, OrderRequest) (Order, error)
-
-func (f findFunc) FindOrder(ctx context.Context, req OrderRequest) (Order, error) { return f(ctx, req) }
-
-// withOptional returns wrapper extended with the optional interfaces inner
-// implements: OrderFinder through find (or inner's own when find is nil) and
-// HealthReporter passed through. A decorator that returned its own type
-// alone would hide them from a type assertion.
-func withOptional(wrapper, inner Broker, find findFunc) Broker {
-	finder, isFinder := inner.(OrderFinder)
-	health, isHealth := inner.(HealthReporter)
-	if isFinder && find == nil {
-		find = finder.FindOrder
-	}
-	switch {
-	case isFinder && isHealth:
-		return struct {
-			Broker
-			OrderFinder
-			HealthReporter
-		}{wrapper, find, health}
-	case isFinder:
-		return struct {
-			Broker
-			OrderFinder
-		}{wrapper, find}
-	case isHealth:
-		return struct {
-			Broker
-			HealthReporter
-		}{wrapper, health}
-	}
-	return wrapper
 }

@@ -99,6 +99,16 @@ const (
 	ErrDecrypt Kind = "decryption failed"
 	// ErrStorage: the host's store (a database) failed to read or write.
 	ErrStorage Kind = "storage error"
+	// ErrIncompleteListing: a listing of orders could not be shown to be
+	// complete (cut short at a page or depth limit, or a page failed). A
+	// short list is never returned as if it were the whole.
+	ErrIncompleteListing Kind = "incomplete listing"
+	// ErrNotLeader: this process does not hold (or has lost) the account's
+	// leadership, so it must not send orders or write the account's records.
+	ErrNotLeader Kind = "not leader"
+	// ErrShuttingDown: the component is draining for shutdown and takes no
+	// new work.
+	ErrShuttingDown Kind = "shutting down"
 )
 
 // kinds lists every Kind in the order [KindOf] tries them: the most specific
@@ -112,7 +122,7 @@ var kinds = [...]Kind{
 	ErrStopLossBreach, ErrStopNotPlaced, ErrNotSupported, ErrTimeout, ErrNetwork,
 	ErrBrokerUnavailable, ErrMalformedResponse, ErrEncryptionKeyMissing,
 	ErrDecrypt, ErrConfiguration, ErrInvalidTransition, ErrOverfill, ErrStaleVersion,
-	ErrStorage,
+	ErrStorage, ErrIncompleteListing, ErrNotLeader, ErrShuttingDown,
 }
 
 // Kinds returns every kind this package defines, most specific first.

@@ -47,7 +47,7 @@ func (t *Tracker) resolve(ctx context.Context, ev Event) (string, error) {
 		}
 	}
 	if clientID != "" {
-		o, err := t.store.ByClientOrderID(ctx, clientID)
+		o, err := t.store.ByClientOrderID(ctx, t.account, clientID)
 		return o.LocalID, err
 	}
 	return "", &errors.OrderError{Op: "apply " + ev.Kind.String(), Kind: errors.ErrOrderNotFound,
@@ -56,9 +56,9 @@ func (t *Tracker) resolve(ctx context.Context, ev Event) (string, error) {
 
 func (t *Tracker) localIDByBrokerOrderID(ctx context.Context, id string) (string, error) {
 	if t.memory != nil {
-		return t.memory.localIDByBrokerOrderID(ctx, id)
+		return t.memory.localIDByBrokerOrderID(ctx, t.account, id)
 	}
-	o, err := t.store.ByBrokerOrderID(ctx, id)
+	o, err := t.store.ByBrokerOrderID(ctx, t.account, id)
 	return o.LocalID, err
 }
 
@@ -135,9 +135,9 @@ func (t *Tracker) Reconcile(ctx context.Context) (ReconcileReport, error) {
 // them (from the memory store, without copying their fills).
 func (t *Tracker) openRecords(ctx context.Context) ([]Order, error) {
 	if t.memory != nil {
-		return t.memory.openShared(ctx)
+		return t.memory.openShared(ctx, t.account)
 	}
-	return t.store.Open(ctx)
+	return t.store.Open(ctx, t.account)
 }
 
 // reconcileKnown applies the broker's snapshot of an order it acknowledged.

@@ -10,16 +10,20 @@ import (
 )
 
 // MemoryStore is the in-memory [Store], the tracker's default. It keeps every
-// order for the life of the process.
+// order for the life of the process. Every index but the local id's is
+// keyed by account.
 type MemoryStore struct {
 	mu       sync.RWMutex
-	seq      int64             // creation counter, for oldest-first listings
-	byLocal  map[string]*entry // local id → record
-	byClient map[string]string // client order id → local id
-	byBroker map[string]string // broker order id → local id (first created)
-	bySymbol map[string][]string
-	open     map[string]struct{} // local ids of non-terminal orders
+	seq      int64                          // creation counter, for oldest-first listings
+	byLocal  map[string]*entry              // local id → record
+	byClient map[scoped]string              // (account, client order id) → local id
+	byBroker map[scoped]string              // (account, broker order id) → local id
+	bySymbol map[scoped][]string            // (account, symbol) → local ids, oldest first
+	open     map[string]map[string]struct{} // account → local ids of non-terminal orders
 }
+
+// scoped is a key within one account.
+type scoped struct{ account, id string }
 
 type entry struct {
 	seq   int64
@@ -30,10 +34,10 @@ type entry struct {
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{
 		byLocal:  make(map[string]*entry),
-		byClient: make(map[string]string),
-		byBroker: make(map[string]string),
-		bySymbol: make(map[string][]string),
-		open:     make(map[string]struct{}),
+		byClient: make(map[scoped]string),
+		byBroker: make(map[scoped]string),
+		bySymbol: make(map[scoped][]string),
+		open:     make(map[string]map[string]struct{}),
 	}
 }
 
@@ -52,15 +56,19 @@ func (s *MemoryStore) Create(ctx context.Context, o Order) (Order, error) {
 	if _, dup := s.byLocal[o.LocalID]; dup {
 		return Order{}, duplicateError(o, "local id already stored")
 	}
-	if _, dup := s.byClient[o.ClientOrderID]; dup {
-		return Order{}, duplicateError(o, "client order id already stored")
+	if _, dup := s.byClient[scoped{o.Account, o.ClientOrderID}]; dup {
+		return Order{}, duplicateError(o, "client order id already stored for the account")
+	}
+	if err := s.brokerIDFree(&o); err != nil {
+		return Order{}, err
 	}
 	o = o.Clone()
 	o.Version = 1
 	s.seq++
 	s.byLocal[o.LocalID] = &entry{seq: s.seq, order: o}
-	s.byClient[o.ClientOrderID] = o.LocalID
-	s.bySymbol[o.Instrument.Symbol] = append(s.bySymbol[o.Instrument.Symbol], o.LocalID)
+	s.byClient[scoped{o.Account, o.ClientOrderID}] = o.LocalID
+	sym := scoped{o.Account, o.Instrument.Symbol}
+	s.bySymbol[sym] = append(s.bySymbol[sym], o.LocalID)
 	s.index(&o)
 	return o.Clone(), nil
 }
@@ -98,10 +106,20 @@ func (s *MemoryStore) updateOwned(ctx context.Context, o *Order) error {
 			ClientOrderID: o.ClientOrderID, Kind: errors.ErrInvalidOrder,
 			Reason: "the client order id of a record cannot change"}
 	}
-	if o.Instrument.Symbol != e.order.Instrument.Symbol {
+	if o.Instrument.Symbol != e.order.Instrument.Symbol || o.Account != e.order.Account {
 		return &errors.OrderError{Op: "store update", LocalID: o.LocalID,
 			ClientOrderID: o.ClientOrderID, Kind: errors.ErrInvalidOrder,
-			Reason: "the symbol of a record cannot change"}
+			Reason: "the account and symbol of a record cannot change"}
+	}
+	if o.BrokerOrderID != e.order.BrokerOrderID {
+		if e.order.BrokerOrderID != "" {
+			return &errors.OrderError{Op: "store update", LocalID: o.LocalID,
+				ClientOrderID: o.ClientOrderID, OrderID: o.BrokerOrderID, Kind: errors.ErrInvalidOrder,
+				Reason: "the broker order id of a record cannot change once set"}
+		}
+		if err := s.brokerIDFree(o); err != nil {
+			return err
+		}
 	}
 	o.Version++
 	// Only the indexes the change affects are touched (the record before it
@@ -138,15 +156,29 @@ func (s *MemoryStore) getShared(ctx context.Context, localID string, dst *Order)
 	return nil
 }
 
-// localIDByBrokerOrderID returns the local id of the order with that broker
-// order id, without copying the record.
-func (s *MemoryStore) localIDByBrokerOrderID(ctx context.Context, id string) (string, error) {
+// brokerIDFree refuses a broker order id that another record of the account
+// holds: a broker order belongs to one record only. Called with mu held.
+func (s *MemoryStore) brokerIDFree(o *Order) error {
+	if o.BrokerOrderID == "" {
+		return nil
+	}
+	if holder, taken := s.byBroker[scoped{o.Account, o.BrokerOrderID}]; taken && holder != o.LocalID {
+		return &errors.OrderError{Op: "store save", LocalID: o.LocalID, ClientOrderID: o.ClientOrderID,
+			OrderID: o.BrokerOrderID, Symbol: o.Instrument.Symbol, Kind: errors.ErrDuplicateOrder,
+			Reason: "broker order id already held by record " + holder}
+	}
+	return nil
+}
+
+// localIDByBrokerOrderID returns the local id of the account's order with
+// that broker order id, without copying the record.
+func (s *MemoryStore) localIDByBrokerOrderID(ctx context.Context, account, id string) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	local, ok := s.byBroker[id]
+	local, ok := s.byBroker[scoped{account, id}]
 	if !ok {
 		return "", &errors.OrderError{Op: "store lookup", Kind: errors.ErrOrderNotFound,
 			Reason: "no order with broker order id " + id}
@@ -157,15 +189,18 @@ func (s *MemoryStore) localIDByBrokerOrderID(ctx context.Context, id string) (st
 // index keeps the broker id and open-order indexes current. Called with mu held.
 func (s *MemoryStore) index(o *Order) {
 	if o.BrokerOrderID != "" {
-		if _, taken := s.byBroker[o.BrokerOrderID]; !taken {
-			s.byBroker[o.BrokerOrderID] = o.LocalID
-		}
+		s.byBroker[scoped{o.Account, o.BrokerOrderID}] = o.LocalID
 	}
+	open := s.open[o.Account]
 	if o.Status.Terminal() {
-		delete(s.open, o.LocalID)
-	} else {
-		s.open[o.LocalID] = struct{}{}
+		delete(open, o.LocalID)
+		return
 	}
+	if open == nil {
+		open = make(map[string]struct{})
+		s.open[o.Account] = open
+	}
+	open[o.LocalID] = struct{}{}
 }
 
 // Get implements [Store].
@@ -183,22 +218,23 @@ func (s *MemoryStore) Get(ctx context.Context, localID string) (Order, error) {
 }
 
 // ByClientOrderID implements [Store].
-func (s *MemoryStore) ByClientOrderID(ctx context.Context, id string) (Order, error) {
-	return s.lookup(ctx, s.byClient, id, "client order id")
+func (s *MemoryStore) ByClientOrderID(ctx context.Context, account, id string) (Order, error) {
+	return s.lookup(ctx, s.byClient, scoped{account, id}, "client order id")
 }
 
 // ByBrokerOrderID implements [Store].
-func (s *MemoryStore) ByBrokerOrderID(ctx context.Context, id string) (Order, error) {
-	return s.lookup(ctx, s.byBroker, id, "broker order id")
+func (s *MemoryStore) ByBrokerOrderID(ctx context.Context, account, id string) (Order, error) {
+	return s.lookup(ctx, s.byBroker, scoped{account, id}, "broker order id")
 }
 
-func (s *MemoryStore) lookup(ctx context.Context, index map[string]string, id, what string) (Order, error) {
+func (s *MemoryStore) lookup(ctx context.Context, index map[scoped]string, key scoped, what string) (Order, error) {
 	if err := ctx.Err(); err != nil {
 		return Order{}, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	local, ok := index[id]
+	local, ok := index[key]
+	id := key.id
 	if !ok {
 		return Order{}, &errors.OrderError{Op: "store lookup", Kind: errors.ErrOrderNotFound,
 			Reason: "no order with " + what + " " + id}
@@ -207,13 +243,13 @@ func (s *MemoryStore) lookup(ctx context.Context, index map[string]string, id, w
 }
 
 // BySymbol implements [Store].
-func (s *MemoryStore) BySymbol(ctx context.Context, symbol string) ([]Order, error) {
+func (s *MemoryStore) BySymbol(ctx context.Context, account, symbol string) ([]Order, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	ids := s.bySymbol[symbol]
+	ids := s.bySymbol[scoped{account, symbol}]
 	out := make([]Order, 0, len(ids))
 	for _, id := range ids {
 		out = append(out, s.byLocal[id].order.Clone())
@@ -222,8 +258,8 @@ func (s *MemoryStore) BySymbol(ctx context.Context, symbol string) ([]Order, err
 }
 
 // Open implements [Store].
-func (s *MemoryStore) Open(ctx context.Context) ([]Order, error) {
-	out, err := s.openShared(ctx)
+func (s *MemoryStore) Open(ctx context.Context, account string) ([]Order, error) {
+	out, err := s.openShared(ctx, account)
 	for i := range out {
 		out[i] = out[i].Clone()
 	}
@@ -232,14 +268,15 @@ func (s *MemoryStore) Open(ctx context.Context) ([]Order, error) {
 
 // openShared is Open without the copies of the fills; the reader must not
 // write into them.
-func (s *MemoryStore) openShared(ctx context.Context) ([]Order, error) {
+func (s *MemoryStore) openShared(ctx context.Context, account string) ([]Order, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	entries := make([]*entry, 0, len(s.open))
-	for id := range s.open {
+	open := s.open[account]
+	entries := make([]*entry, 0, len(open))
+	for id := range open {
 		entries = append(entries, s.byLocal[id])
 	}
 	slices.SortFunc(entries, func(a, b *entry) int { return cmp.Compare(a.seq, b.seq) })

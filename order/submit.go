@@ -56,7 +56,7 @@ func (t *Tracker) Submit(ctx context.Context, req Request) (Order, error) {
 	if err != nil {
 		settle(false)
 		if errors.Is(err, errors.ErrDuplicateOrder) {
-			if existing, gerr := t.store.ByClientOrderID(ctx, o.ClientOrderID); gerr == nil {
+			if existing, gerr := t.store.ByClientOrderID(ctx, t.account, o.ClientOrderID); gerr == nil {
 				return existing, orderError("submit", existing, errors.ErrDuplicateOrder,
 					"client order id already tracked; nothing sent", err)
 			}

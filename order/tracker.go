@@ -371,17 +371,17 @@ func (t *Tracker) Get(ctx context.Context, localID string) (Order, error) {
 // ByClientOrderID returns the order with that client order id, or an error
 // matching errors.ErrOrderNotFound.
 func (t *Tracker) ByClientOrderID(ctx context.Context, id string) (Order, error) {
-	return t.store.ByClientOrderID(ctx, id)
+	return t.store.ByClientOrderID(ctx, t.account, id)
 }
 
 // BySymbol returns every order for the symbol, oldest first.
 func (t *Tracker) BySymbol(ctx context.Context, symbol string) ([]Order, error) {
-	return t.store.BySymbol(ctx, symbol)
+	return t.store.BySymbol(ctx, t.account, symbol)
 }
 
 // Open returns every non-terminal order, oldest first.
 func (t *Tracker) Open(ctx context.Context) ([]Order, error) {
-	return t.store.Open(ctx)
+	return t.store.Open(ctx, t.account)
 }
 
 // orderError wraps err with the order's identifiers. kind is the error's

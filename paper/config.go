@@ -73,6 +73,7 @@ const (
 	OpAccount      Op = "account"
 	OpQuotes       Op = "quotes"
 	OpFindOrder    Op = "find order"
+	OpOrders       Op = "orders"
 )
 
 // changesState reports whether op acts on orders (its lost answer leaves the

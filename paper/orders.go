@@ -43,6 +43,13 @@ func (o *order) ack() broker.Ack {
 func (o *order) snapshot() broker.Order {
 	s := o.snap
 	s.Fills = slices.Clone(o.snap.Fills)
+	s.LeavesQuantity = decimal.Zero
+	if !s.Status.Terminal() {
+		s.LeavesQuantity = s.Quantity.Sub(s.FilledQuantity)
+	}
+	if n := len(s.Fills); n > 0 {
+		s.LastFillAt = s.Fills[n-1].Time
+	}
 	return s
 }
 

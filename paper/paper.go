@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,6 +75,7 @@ type price struct {
 var (
 	_ broker.Broker         = (*Broker)(nil)
 	_ broker.OrderFinder    = (*Broker)(nil)
+	_ broker.OrderLister    = (*Broker)(nil)
 	_ broker.HealthReporter = (*Broker)(nil)
 )
 
@@ -300,20 +302,47 @@ func (b *Broker) GetOrder(ctx context.Context, orderID string) (broker.Order, er
 	return snap, err
 }
 
-// FindOrder returns the order placed with req.ClientOrderID; none matches
-// errors.ErrOrderNotFound.
-func (b *Broker) FindOrder(ctx context.Context, req broker.OrderRequest) (broker.Order, error) {
-	var snap broker.Order
+// FindOrder looks the order up by q.Request.ClientOrderID, which paper
+// keeps: the answer is authoritative, so the result is always Complete
+// with at most one candidate. Orders entered outside [q.From, q.To] are
+// still reported: a client order id is proof enough.
+func (b *Broker) FindOrder(ctx context.Context, q broker.FindQuery) (broker.FindResult, error) {
+	var res broker.FindResult
 	err := b.call(ctx, OpFindOrder, func() error {
-		o, ok := b.byClientID[req.ClientOrderID]
-		if !ok {
-			return b.fail(OpFindOrder, errors.ErrOrderNotFound,
-				fmt.Sprintf("no order with client_order_id %q", req.ClientOrderID))
+		if o, ok := b.byClientID[q.Request.ClientOrderID]; ok {
+			res.Candidates = []broker.Order{o.snapshot()}
 		}
-		snap = o.snapshot()
+		res.Complete = true
 		return nil
 	})
-	return snap, err
+	return res, err
+}
+
+// Orders lists the orders q selects, oldest first. Paper keeps every order
+// of its life, so the listing is always complete.
+func (b *Broker) Orders(ctx context.Context, q broker.OrderQuery) ([]broker.Order, error) {
+	var out []broker.Order
+	err := b.call(ctx, OpOrders, func() error {
+		for _, o := range b.orders {
+			s := o.snap
+			switch {
+			case q.Symbol != "" && s.Instrument.Symbol != q.Symbol,
+				!q.From.IsZero() && s.CreatedAt.Before(q.From),
+				!q.To.IsZero() && !s.CreatedAt.Before(q.To),
+				!q.Filter.Match(s):
+				continue
+			}
+			out = append(out, o.snapshot())
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, c broker.Order) int {
+		if n := a.CreatedAt.Compare(c.CreatedAt); n != 0 {
+			return n
+		}
+		return strings.Compare(a.OrderID, c.OrderID)
+	})
+	return out, err
 }
 
 // OpenOrders returns every working order, oldest first.
