@@ -173,27 +173,102 @@ func (t *Tracker) applySnapshot(ctx context.Context, localID string, snap broker
 }
 
 // resolveUnknown settles a placement whose answer never came (or whose
-// sender stopped): found at the broker, it takes the broker's snapshot;
-// not found, the lookup is counted and, once enough lookups over enough
-// time found nothing, it is declared never placed.
+// sender stopped). The tracker, not the adapter, decides:
+//
+//   - a candidate is an order at the broker that fits the request and that
+//     no other record of the account holds (the store's broker ids are the
+//     claim set); a candidate the broker reports under another client
+//     order id is someone else's;
+//   - exactly one unclaimed candidate is adopted;
+//   - several keep the order unknown and flag it: ambiguity is never
+//     absence;
+//   - none counts as evidence of absence only when the search was
+//     Complete; once enough such lookups over enough time found nothing,
+//     the order is declared never placed. An incomplete or failed search
+//     proves nothing: past the window the order is flagged for the host.
 func (t *Tracker) resolveUnknown(ctx context.Context, o Order, listed []broker.Order, byClient map[string]int, rep *ReconcileReport) error {
 	if i, ok := byClient[o.ClientOrderID]; ok {
-		rep.Resolved++
-		return t.applySnapshot(ctx, o.LocalID, listed[i], rep)
-	}
-	if t.finder != nil {
-		snap, err := t.finder.FindOrder(ctx, o.Request())
-		switch {
-		case err == nil:
+		if claimed, err := t.claimedByOther(ctx, o, listed[i].OrderID); err != nil {
+			return err
+		} else if !claimed {
 			rep.Resolved++
-			return t.applySnapshot(ctx, o.LocalID, snap, rep)
-		case !errors.Is(err, errors.ErrOrderNotFound):
-			return orderError("reconcile", o, "", "looking up an unknown outcome", err)
+			return t.applySnapshot(ctx, o.LocalID, listed[i], rep)
 		}
 	}
-	var neverPlaced bool
+	if t.finder == nil {
+		return t.countLookup(ctx, o, lookupNoFinder, rep)
+	}
+	res, err := t.finder.FindOrder(ctx, t.findQuery(o))
+	if err != nil {
+		return orderError("reconcile", o, "", "looking up an unknown outcome", err)
+	}
+	var free []broker.Order
+	for _, c := range res.Candidates {
+		if c.ClientOrderID != "" && c.ClientOrderID != o.ClientOrderID {
+			continue
+		}
+		claimed, err := t.claimedByOther(ctx, o, c.OrderID)
+		if err != nil {
+			return err
+		}
+		if !claimed {
+			free = append(free, c)
+		}
+	}
+	switch {
+	case len(free) == 1:
+		rep.Resolved++
+		return t.applySnapshot(ctx, o.LocalID, free[0], rep)
+	case len(free) > 1:
+		return t.countLookup(ctx, o, lookupAmbiguous, rep)
+	case !res.Complete:
+		return t.countLookup(ctx, o, lookupIncomplete, rep)
+	}
+	return t.countLookup(ctx, o, lookupAbsent, rep)
+}
+
+// findQuery is the lookup of a lost placement: the window runs from the
+// record's creation (persisted before sending) less the clock skew to that
+// time plus the send timeout plus the skew, after which the broker cannot
+// have entered the order.
+func (t *Tracker) findQuery(o Order) broker.FindQuery {
+	return broker.FindQuery{Account: o.Account, Request: o.Request(),
+		From: o.CreatedAt.Add(-t.skew), To: o.CreatedAt.Add(t.sendTimeout + t.skew)}
+}
+
+// claimedByOther reports whether another record of the account holds the
+// broker order id.
+func (t *Tracker) claimedByOther(ctx context.Context, o Order, brokerID string) (bool, error) {
+	if brokerID == "" {
+		return false, nil
+	}
+	holder, err := t.localIDByBrokerOrderID(ctx, brokerID)
+	switch {
+	case errors.Is(err, errors.ErrOrderNotFound):
+		return false, nil
+	case err != nil:
+		return true, orderError("reconcile", o, "", "reading the claim on broker order "+brokerID, err)
+	}
+	return holder != o.LocalID, nil
+}
+
+// lookupResult is what one lookup of an unknown outcome found.
+type lookupResult uint8
+
+const (
+	lookupAbsent     lookupResult = iota // a complete search found no unclaimed candidate
+	lookupIncomplete                     // the search was cut short: proves nothing
+	lookupAmbiguous                      // several unclaimed candidates fit
+	lookupNoFinder                       // the broker offers no lookup
+)
+
+// countLookup records a lookup that settled nothing. Only complete, empty
+// lookups count towards "never placed"; the others flag the order for the
+// host once the window has passed.
+func (t *Tracker) countLookup(ctx context.Context, o Order, found lookupResult, rep *ReconcileReport) error {
+	var neverPlaced, alerted bool
 	m, err := t.mutate(ctx, o.LocalID, func(a *applier) error {
-		neverPlaced = false
+		neverPlaced, alerted = false, false
 		if a.o.Status != broker.StatusPendingNew || a.o.BrokerOrderID != "" {
 			return nil // settled meanwhile
 		}
@@ -201,25 +276,42 @@ func (t *Tracker) resolveUnknown(ctx context.Context, o Order, listed []broker.O
 		if a.o.FirstUnknownAt.IsZero() {
 			a.o.FirstUnknownAt = a.now
 		}
-		a.o.UnknownLookups++
-		a.touch()
-		if a.o.UnknownLookups < t.lookups || a.now.Sub(a.o.FirstUnknownAt) < t.window {
-			return nil
+		if found == lookupAbsent {
+			a.o.UnknownLookups++
 		}
-		if t.finder == nil {
+		a.touch()
+		overdue := a.now.Sub(a.o.FirstUnknownAt) >= t.window
+		switch {
+		case found == lookupAmbiguous:
+			alerted = !a.o.NeedsAttention
+			a.flag("outcome unknown: several orders at " + t.broker.Name() +
+				" fit the request and none is claimed; cannot tell which, so none is adopted")
+			return nil
+		case !overdue || (found == lookupAbsent && a.o.UnknownLookups < t.lookups):
+			return nil
+		case found == lookupIncomplete:
+			alerted = !a.o.NeedsAttention
+			a.flag("outcome unknown: the lookups at " + t.broker.Name() +
+				" could not cover the send window, so absence is not proven")
+			return nil
+		case found == lookupNoFinder:
+			alerted = !a.o.NeedsAttention
 			a.flag("outcome unknown: not in the open orders, and " + t.broker.Name() +
 				" offers no lookup to prove it was never placed")
 			return nil
 		}
 		neverPlaced = true
-		return a.event(Event{Kind: EventReject, Reason: "never placed: not found at the broker by " +
-			strconv.Itoa(a.o.UnknownLookups) + " lookups over " + a.now.Sub(a.o.FirstUnknownAt).String()})
+		return a.event(Event{Kind: EventReject, Reason: "never placed: " + strconv.Itoa(a.o.UnknownLookups) +
+			" complete lookups over " + a.now.Sub(a.o.FirstUnknownAt).String() + " found no unclaimed order"})
 	})
 	if m.changed {
 		rep.Updated++
 	}
 	if err != nil {
 		return err
+	}
+	if alerted {
+		t.alert(orderError("reconcile", m.order, errors.ErrOutcomeUnknown, m.order.AttentionReason, nil))
 	}
 	if !neverPlaced {
 		rep.Unresolved++

@@ -22,6 +22,12 @@ type PreTradeChecker interface {
 	// order was sent (accepted, or outcome unknown: fail closed, treat it as
 	// sent), settle(false) if it was refused or never sent.
 	PreTrade(ctx context.Context, req broker.OrderRequest) (settle func(sent bool), err error)
+	// PreTradeProtective checks an order marked protective (a stop, a
+	// take-profit, an emergency close), with settle as for PreTrade. It
+	// must allow, even while trading is halted, an order that reduces the
+	// position the broker reports (the other side, never larger), and
+	// treat any other as an ordinary order.
+	PreTradeProtective(ctx context.Context, req broker.OrderRequest) (settle func(sent bool), err error)
 }
 
 // Request is an order to submit through the [Tracker].
@@ -35,13 +41,11 @@ type Request struct {
 	// TakeProfitPrice is an optional target for the stop-loss supervisor; the
 	// tracker only records it.
 	TakeProfitPrice decimal.Decimal
-	// Protective marks an order that only reduces or closes a position (a
-	// protective stop, a take-profit, an emergency close sent by the stop-loss
-	// supervisor).
-	//
-	// WARNING: a protective order SKIPS the pre-trade checker, so that a halted
-	// engine can still defend positions. Never set it on an order that opens
-	// or increases a position: nothing else will stop it.
+	// Protective marks an order meant only to reduce or close a position (a
+	// protective stop, a take-profit, an emergency close sent by the
+	// stop-loss supervisor). It is checked with the checker's
+	// PreTradeProtective, which lets it through a halt only when it reduces
+	// the position the broker reports.
 	Protective bool
 }
 
@@ -81,7 +85,7 @@ type Order struct {
 
 	StopLossPrice   decimal.Decimal // target for the stop-loss supervisor, zero if none
 	TakeProfitPrice decimal.Decimal // target for the stop-loss supervisor, zero if none
-	Protective      bool            // see Request.Protective: skipped the pre-trade checker
+	Protective      bool            // see Request.Protective: checked with PreTradeProtective
 
 	Replaces   string // LocalID of the order this one replaces, if any
 	ReplacedBy string // LocalID of the order that replaces this one, if any
@@ -110,8 +114,13 @@ type Order struct {
 	Version int64
 }
 
-// Remaining returns the quantity still to fill (never negative).
+// Remaining returns the quantity still working at the broker: zero once the
+// order is terminal (a cancelled order that filled 30 of 100 leaves
+// nothing), else the quantity less what filled (never negative).
 func (o Order) Remaining() decimal.Decimal {
+	if o.Status.Terminal() {
+		return decimal.Zero
+	}
 	r := o.Quantity.Sub(o.FilledQuantity)
 	if r.IsNegative() {
 		return decimal.Zero

@@ -1,6 +1,7 @@
 package order
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/arbiontrader/arbion/broker"
@@ -36,6 +37,16 @@ func (t *Tracker) Submit(ctx context.Context, req Request) (Order, error) {
 	if err := req.Validate(); err != nil {
 		return Order{}, err
 	}
+	if err := t.brokerRefuses("submit", req.OrderRequest); err != nil {
+		return Order{}, err
+	}
+	if err := t.beginWrite("submit", req.OrderRequest); err != nil {
+		return Order{}, err
+	}
+	defer t.sending.Done()
+	if err := t.refuseTwin(ctx, req); err != nil {
+		return Order{}, err
+	}
 	now := t.now()
 	o := Order{
 		LocalID: broker.NewClientOrderID(), ClientOrderID: req.ClientOrderID, Account: t.account,
@@ -63,11 +74,17 @@ func (t *Tracker) Submit(ctx context.Context, req Request) (Order, error) {
 		}
 		return Order{}, orderError("submit", o, "", "not stored, so not sent", err)
 	}
-	if err := ctx.Err(); err != nil {
+	t.addUnresolved(rec)
+	if err := cmp.Or(ctx.Err(), t.leaderErr()); err != nil {
 		settle(false)
 		return t.notPlaced(context.WithoutCancel(ctx), rec, "submit", err)
 	}
-	ack, err := t.broker.PlaceOrder(ctx, req.OrderRequest)
+	// The send runs on a context detached from the caller's: cancelling the
+	// caller (a shutdown) must not cut a request off after it left, which
+	// would leave an order of unknown outcome. SendTimeout bounds it.
+	sendCtx, cancel := t.sendContext(ctx)
+	ack, err := t.broker.PlaceOrder(sendCtx, req.OrderRequest)
+	cancel()
 	// The answer is persisted even if the caller gave up meanwhile.
 	ctx = context.WithoutCancel(ctx)
 	if err != nil {
@@ -82,13 +99,17 @@ func (t *Tracker) Submit(ctx context.Context, req Request) (Order, error) {
 	return t.acked(ctx, rec.LocalID, ack)
 }
 
-// preTrade runs the checker when one is configured and the order is not
-// protective. settle is never nil.
+// preTrade runs the checker when one is configured: PreTradeProtective for
+// a protective order, PreTrade otherwise. settle is never nil.
 func (t *Tracker) preTrade(ctx context.Context, protective bool, req broker.OrderRequest) (func(bool), error) {
-	if t.checker == nil || protective {
+	if t.checker == nil {
 		return func(bool) {}, nil
 	}
-	settle, err := t.checker.PreTrade(ctx, req)
+	check := t.checker.PreTrade
+	if protective {
+		check = t.checker.PreTradeProtective
+	}
+	settle, err := check(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +197,18 @@ func (t *Tracker) acked(ctx context.Context, localID string, ack broker.Ack) (Or
 		}
 		return errors.Join(errs...)
 	})
+	if err != nil && m.order.BrokerOrderID != ack.OrderID {
+		// Placed, and the store refused or failed to keep it: never an error
+		// that invites a resend. The record stays pending new with its
+		// outcome unknown, and Reconcile adopts the broker's order.
+		placed := m.order
+		if placed.LocalID == "" {
+			placed.LocalID = localID
+		}
+		placed.BrokerOrderID = ack.OrderID
+		return placed, orderError("submit", placed, errors.ErrOutcomeUnknown, "placed at the broker as "+
+			ack.OrderID+", but the acknowledgement could not be saved; never resend it: Reconcile adopts it", err)
+	}
 	if err != nil {
 		return m.order, err
 	}

@@ -1,6 +1,7 @@
 package order
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"slices"
@@ -18,6 +19,14 @@ const (
 	DefaultUnknownOutcomeLookups = 3
 	// DefaultUnknownOutcomeWindow is how long those lookups must span at least.
 	DefaultUnknownOutcomeWindow = 2 * time.Minute
+	// DefaultSendTimeout bounds one broker write (place, cancel, replace).
+	// It is shorter than a container's usual 10 s grace period, so that a
+	// write in flight when shutdown begins finishes before the process is
+	// killed instead of being cut off into an unknown outcome.
+	DefaultSendTimeout = 8 * time.Second
+	// DefaultClockSkew is how far the broker's clock may be from ours when
+	// a lookup searches the window a lost placement was sent in.
+	DefaultClockSkew = 5 * time.Second
 )
 
 // maxStaleRetries bounds the re-read-and-re-apply loop on ErrStaleVersion (a
@@ -36,8 +45,31 @@ type Config struct {
 	Store Store
 	// Checker is the pre-trade check run by Submit and Replace; none when nil.
 	Checker PreTradeChecker
-	// Account is recorded on every order created; informative only.
+	// Account is the account the tracker trades: it is recorded on every
+	// order created and scopes every read of the store, so several
+	// trackers (accounts, brokers) may share one store. The empty string
+	// is an account like any other.
 	Account string
+	// Leader, when set, is this process's leadership of the account: while
+	// its Err is not nil the tracker sends nothing to the broker (Submit,
+	// Cancel and Replace fail with errors.ErrNotLeader before sending). A
+	// standby replica's tracker therefore never trades. Use a store fenced
+	// by the same leadership so that a lost leader cannot write either.
+	// Nil means this process is the only one trading the account.
+	Leader Leader
+	// SendTimeout bounds each broker write. The write runs on a context
+	// detached from the caller's, so a cancelled caller (shutdown) never
+	// cuts a request off mid-flight; DefaultSendTimeout when 0.
+	SendTimeout time.Duration
+	// ClockSkew widens the window a lookup of a lost placement searches;
+	// DefaultClockSkew when 0.
+	ClockSkew time.Duration
+	// Alert, when set, is told (with an *errors.OrderError matching
+	// errors.ErrOutcomeUnknown) when an unknown outcome cannot be settled:
+	// several candidates fit, the lookups could not prove absence within
+	// UnknownOutcomeWindow, or the broker offers no lookup. It must not
+	// block nor call the tracker.
+	Alert func(error)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Logger receives diagnostics; silent when nil.
@@ -57,16 +89,29 @@ type Config struct {
 // tells subscribers. It is safe for concurrent use. Several trackers (or
 // processes) may share a Store: the store's version check keeps every change.
 type Tracker struct {
-	broker  broker.Broker
-	finder  broker.OrderFinder // nil when the broker has none
-	store   Store
-	memory  *MemoryStore // store, when it is the memory store: reads and saves without copies
-	checker PreTradeChecker
-	account string
-	now     func() time.Time
-	log     *slog.Logger
-	lookups int
-	window  time.Duration
+	broker broker.Broker
+	finder broker.OrderFinder // nil when the broker has none
+	// checkOrder refuses locally what the broker is known to refuse; nil
+	// when the broker says nothing.
+	checkOrder broker.OrderChecker
+	store      Store
+	memory     *MemoryStore // store, when it is the memory store: reads and saves without copies
+	checker    PreTradeChecker
+	account    string
+	now        func() time.Time
+	log        *slog.Logger
+	lookups    int
+	window     time.Duration
+	leader     Leader
+	alertFn    func(error)
+	// sendTimeout and skew bound the window a lookup searches.
+	sendTimeout, skew time.Duration
+
+	unresolved unresolvedSet // placements without a broker id, by twin key
+
+	drainMu  sync.Mutex
+	draining bool
+	sending  sync.WaitGroup // broker writes in flight
 
 	locks    [lockStripes]sync.Mutex // per-order read-modify-write, by local id hash
 	appliers sync.Pool               // of *applier, reused by mutate
@@ -93,20 +138,27 @@ func NewTracker(cfg Config) (*Tracker, error) {
 		return nil, configError("UnknownOutcomeLookups must not be negative")
 	case cfg.UnknownOutcomeWindow < 0:
 		return nil, configError("UnknownOutcomeWindow must not be negative")
+	case cfg.SendTimeout < 0 || cfg.ClockSkew < 0:
+		return nil, configError("SendTimeout and ClockSkew must not be negative")
 	}
 	t := &Tracker{
-		broker:   cfg.Broker,
-		store:    cfg.Store,
-		checker:  cfg.Checker,
-		account:  cfg.Account,
-		now:      cfg.Now,
-		log:      cfg.Logger,
-		lookups:  cfg.UnknownOutcomeLookups,
-		window:   cfg.UnknownOutcomeWindow,
-		inflight: make(map[string]struct{}),
+		broker:      cfg.Broker,
+		store:       cfg.Store,
+		checker:     cfg.Checker,
+		account:     cfg.Account,
+		now:         cfg.Now,
+		log:         cfg.Logger,
+		lookups:     cfg.UnknownOutcomeLookups,
+		window:      cfg.UnknownOutcomeWindow,
+		leader:      cfg.Leader,
+		alertFn:     cfg.Alert,
+		sendTimeout: cmp.Or(cfg.SendTimeout, DefaultSendTimeout),
+		skew:        cmp.Or(cfg.ClockSkew, DefaultClockSkew),
+		inflight:    make(map[string]struct{}),
 	}
 	t.appliers.New = func() any { return new(applier) }
-	t.finder, _ = cfg.Broker.(broker.OrderFinder)
+	t.finder, _ = broker.Find[broker.OrderFinder](cfg.Broker)
+	t.checkOrder, _ = broker.Find[broker.OrderChecker](cfg.Broker)
 	if t.store == nil {
 		t.store = NewMemoryStore()
 	}
@@ -124,6 +176,24 @@ func NewTracker(cfg Config) (*Tracker, error) {
 		t.window = DefaultUnknownOutcomeWindow
 	}
 	return t, nil
+}
+
+// Leader is one process's leadership of an account, held for the life of
+// the process that trades it (see Config.Leader). Implementations are safe
+// for concurrent use.
+type Leader interface {
+	// Err returns nil while the leadership is held, and an error matching
+	// errors.ErrNotLeader once it was lost or released. It does no I/O: it
+	// is asked before every broker write.
+	Err() error
+}
+
+// alert tells the host about an order it must look at.
+func (t *Tracker) alert(err error) {
+	t.log.Warn("order: needs attention", "err", err)
+	if t.alertFn != nil {
+		t.alertFn(err)
+	}
 }
 
 func configError(reason string) error {
@@ -305,6 +375,9 @@ func (t *Tracker) mutateLocked(ctx context.Context, localID string, fn func(*app
 		if err != nil {
 			t.private(&res.order, &o)
 			return nil, err
+		}
+		if o.BrokerOrderID == "" {
+			t.settled(&a.o)
 		}
 		for i := range a.updates {
 			a.updates[i].Order.Version = a.o.Version

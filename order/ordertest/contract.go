@@ -49,6 +49,9 @@ func StoreContract(t *testing.T, newStore func(t *testing.T) order.Store) {
 	}
 }
 
+// account is the account of every sample record.
+const account = "acct-1"
+
 var at = time.Date(2026, 3, 2, 14, 30, 15, 123456000, time.UTC)
 
 // sample returns a fully populated pending-new record.
@@ -56,7 +59,7 @@ func sample(n int) order.Order {
 	return order.Order{
 		LocalID:       fmt.Sprintf("local%03d", n),
 		ClientOrderID: fmt.Sprintf("client%03d", n),
-		Account:       "acct-1",
+		Account:       account,
 		Instrument:    broker.Instrument{Symbol: "AAPL", AssetClass: broker.Equity},
 		Side:          broker.Buy,
 		Type:          broker.StopLimit,
@@ -160,7 +163,7 @@ func testCreateDuplicateLocalID(t *testing.T, s order.Store) {
 	dup.LocalID = sample(1).LocalID
 	_, err := s.Create(ctx(t), dup)
 	wantKind(t, err, errors.ErrDuplicateOrder)
-	if _, err := s.ByClientOrderID(ctx(t), dup.ClientOrderID); !errors.Is(err, errors.ErrOrderNotFound) {
+	if _, err := s.ByClientOrderID(ctx(t), account, dup.ClientOrderID); !errors.Is(err, errors.ErrOrderNotFound) {
 		t.Errorf("the refused record was stored: lookup error %v", err)
 	}
 }
@@ -243,11 +246,11 @@ func testLookupsNotFound(t *testing.T, s order.Store) {
 	mustCreate(t, s, sample(1))
 	_, err := s.Get(ctx(t), "nope")
 	wantKind(t, err, errors.ErrOrderNotFound)
-	_, err = s.ByClientOrderID(ctx(t), "nope")
+	_, err = s.ByClientOrderID(ctx(t), account, "nope")
 	wantKind(t, err, errors.ErrOrderNotFound)
-	_, err = s.ByBrokerOrderID(ctx(t), "nope")
+	_, err = s.ByBrokerOrderID(ctx(t), account, "nope")
 	wantKind(t, err, errors.ErrOrderNotFound)
-	list, err := s.BySymbol(ctx(t), "MSFT")
+	list, err := s.BySymbol(ctx(t), account, "MSFT")
 	if err != nil || len(list) != 0 {
 		t.Errorf("BySymbol(unknown) = %d orders, %v; want none, nil", len(list), err)
 	}
@@ -255,7 +258,7 @@ func testLookupsNotFound(t *testing.T, s order.Store) {
 
 func testByBrokerOrderID(t *testing.T, s order.Store) {
 	o := mustCreate(t, s, sample(1))
-	if _, err := s.ByBrokerOrderID(ctx(t), "B1"); !errors.Is(err, errors.ErrOrderNotFound) {
+	if _, err := s.ByBrokerOrderID(ctx(t), account, "B1"); !errors.Is(err, errors.ErrOrderNotFound) {
 		t.Fatalf("found by broker id before it had one: %v", err)
 	}
 	o.BrokerOrderID = "B1"
@@ -263,11 +266,11 @@ func testByBrokerOrderID(t *testing.T, s order.Store) {
 	if _, err := s.Update(ctx(t), o); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.ByBrokerOrderID(ctx(t), "B1")
+	got, err := s.ByBrokerOrderID(ctx(t), account, "B1")
 	if err != nil || got.LocalID != o.LocalID {
 		t.Fatalf("ByBrokerOrderID = %s, %v; want %s", got.LocalID, err, o.LocalID)
 	}
-	byClient, err := s.ByClientOrderID(ctx(t), o.ClientOrderID)
+	byClient, err := s.ByClientOrderID(ctx(t), account, o.ClientOrderID)
 	if err != nil || byClient.LocalID != o.LocalID {
 		t.Fatalf("ByClientOrderID = %s, %v; want %s", byClient.LocalID, err, o.LocalID)
 	}
@@ -290,7 +293,7 @@ func testBySymbol(t *testing.T, s order.Store) {
 		o.CreatedAt = at.Add(time.Duration(i) * time.Second)
 		mustCreate(t, s, o)
 	}
-	got, err := s.BySymbol(ctx(t), "BTC-USD")
+	got, err := s.BySymbol(ctx(t), account, "BTC-USD")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +316,7 @@ func testOpen(t *testing.T, s order.Store) {
 			want = append(want, o.LocalID)
 		}
 	}
-	got, err := s.Open(ctx(t))
+	got, err := s.Open(ctx(t), account)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +329,7 @@ func testOpen(t *testing.T, s order.Store) {
 	if _, err := s.Update(ctx(t), first); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = s.Open(ctx(t))
+	got, _ = s.Open(ctx(t), account)
 	if diff := cmp.Diff(want[1:], localIDs(got)); diff != "" {
 		t.Errorf("Open after a cancel (-want +got):\n%s", diff)
 	}
