@@ -106,6 +106,11 @@ const (
 	// ErrNotLeader: this process does not hold (or has lost) the account's
 	// leadership, so it must not send orders or write the account's records.
 	ErrNotLeader Kind = "not leader"
+	// ErrUnsettledTwin: an order with the same identifying fields is still
+	// unsettled (sent, answer lost) at a broker that keeps no client order
+	// id; sending another now would create two orders no lookup could tell
+	// apart. Nothing was sent: try again once reconciliation settled it.
+	ErrUnsettledTwin Kind = "identical order unsettled"
 	// ErrShuttingDown: the component is draining for shutdown and takes no
 	// new work.
 	ErrShuttingDown Kind = "shutting down"
@@ -122,7 +127,7 @@ var kinds = [...]Kind{
 	ErrStopLossBreach, ErrStopNotPlaced, ErrNotSupported, ErrTimeout, ErrNetwork,
 	ErrBrokerUnavailable, ErrMalformedResponse, ErrEncryptionKeyMissing,
 	ErrDecrypt, ErrConfiguration, ErrInvalidTransition, ErrOverfill, ErrStaleVersion,
-	ErrStorage, ErrIncompleteListing, ErrNotLeader, ErrShuttingDown,
+	ErrStorage, ErrIncompleteListing, ErrNotLeader, ErrShuttingDown, ErrUnsettledTwin,
 }
 
 // Kinds returns every kind this package defines, most specific first.

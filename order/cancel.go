@@ -22,6 +22,10 @@ import (
 // errors.ErrOutcomeUnknown. An order not yet acknowledged by the broker (no
 // broker id) cannot be cancelled yet: errors.ErrOrderNotCancelable.
 func (t *Tracker) Cancel(ctx context.Context, localID string) (Order, error) {
+	if err := t.beginWrite("cancel", broker.OrderRequest{}); err != nil {
+		return Order{}, err
+	}
+	defer t.sending.Done()
 	m, err := t.mutate(ctx, localID, func(a *applier) error {
 		if a.o.BrokerOrderID == "" && !a.o.Status.Terminal() {
 			return a.refuse(EventCancelRequested, errors.ErrOrderNotCancelable,
@@ -33,7 +37,9 @@ func (t *Tracker) Cancel(ctx context.Context, localID string) (Order, error) {
 		return m.order, err
 	}
 	rec := m.order
-	cerr := t.broker.CancelOrder(ctx, rec.BrokerOrderID)
+	sendCtx, cancel := t.sendContext(ctx)
+	cerr := t.broker.CancelOrder(sendCtx, rec.BrokerOrderID)
+	cancel()
 	ctx = context.WithoutCancel(ctx)
 	switch {
 	case cerr == nil:
@@ -61,9 +67,10 @@ func (t *Tracker) Cancel(ctx context.Context, localID string) (Order, error) {
 // local id), then the request is sent. The old order becomes replaced only
 // when the broker confirms (read once after the answer, or later by Apply
 // or Reconcile); fills reported under the old id stay on the old record.
-// req.ClientOrderID is generated when empty. The pre-trade check runs on req
-// unless the old order is protective; the new order inherits Protective and
-// the stop-loss and take-profit targets.
+// req.ClientOrderID is generated when empty. The pre-trade check runs on
+// req: PreTradeProtective when the old order is protective and req is on
+// the same side, PreTrade otherwise. The new order inherits the stop-loss
+// and take-profit targets, and Protective in that first case only.
 //
 // A broker that edits in place (the acknowledgement carries the old broker
 // id) gets the old record updated in place and returned; the new record,
@@ -85,6 +92,13 @@ func (t *Tracker) Replace(ctx context.Context, localID string, req broker.OrderR
 	if err := req.Validate(); err != nil {
 		return Order{}, err
 	}
+	if err := t.brokerRefuses("replace", req); err != nil {
+		return Order{}, err
+	}
+	if err := t.beginWrite("replace", req); err != nil {
+		return Order{}, err
+	}
+	defer t.sending.Done()
 	old, err := t.store.Get(ctx, localID)
 	if err != nil {
 		return Order{}, err
@@ -92,7 +106,11 @@ func (t *Tracker) Replace(ctx context.Context, localID string, req broker.OrderR
 	if err := replaceable(old); err != nil {
 		return old, err
 	}
-	settle, err := t.preTrade(ctx, old.Protective, req)
+	// The replacement stays protective only while it still only defends:
+	// the same side as the protective order it replaces. Anything else is
+	// an ordinary order, kill switch included.
+	protective := old.Protective && req.Side == old.Side
+	settle, err := t.preTrade(ctx, protective, req)
 	if err != nil {
 		kind := errors.KindOf(err)
 		if kind == "" {
@@ -107,7 +125,7 @@ func (t *Tracker) Replace(ctx context.Context, localID string, req broker.OrderR
 		LimitPrice: req.LimitPrice, StopPrice: req.StopPrice, TrailAmount: req.TrailAmount,
 		TrailPercent: req.TrailPercent, TimeInForce: req.TimeInForce, ExtendedHours: req.ExtendedHours,
 		Status: broker.StatusPendingNew, StopLossPrice: old.StopLossPrice,
-		TakeProfitPrice: old.TakeProfitPrice, Protective: old.Protective, Replaces: old.LocalID,
+		TakeProfitPrice: old.TakeProfitPrice, Protective: protective, Replaces: old.LocalID,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	t.setInflight(n.LocalID, true)
@@ -133,7 +151,9 @@ func (t *Tracker) Replace(ctx context.Context, localID string, req broker.OrderR
 		return n, err
 	}
 	old = m.order
-	ack, rerr := t.broker.ReplaceOrder(ctx, old.BrokerOrderID, req)
+	sendCtx, cancel := t.sendContext(ctx)
+	ack, rerr := t.broker.ReplaceOrder(sendCtx, old.BrokerOrderID, req)
+	cancel()
 	ctx = context.WithoutCancel(ctx)
 	switch {
 	case rerr == nil && ack.OrderID == old.BrokerOrderID:

@@ -268,7 +268,7 @@ func TestReconcileMakesOneListCallAndReadsOnlyOrdersThatLeftIt(t *testing.T) {
 func TestReconcileFlagsAnOrderTheBrokerDoesNotKnow(t *testing.T) {
 	e := newEnv(t, paper.Config{})
 	rec, err := e.store.Create(t.Context(), order.Order{LocalID: "ghost", ClientOrderID: "ghost1",
-		BrokerOrderID: "NOSUCH", Instrument: aapl, Side: broker.Buy, Type: broker.Market,
+		Account: "paper", BrokerOrderID: "NOSUCH", Instrument: aapl, Side: broker.Buy, Type: broker.Market,
 		Quantity: dec("1"), TimeInForce: broker.Day, Status: broker.StatusNew})
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +293,7 @@ func TestAnswerArrivingAfterAnotherReplicaDeclaredNeverPlacedIsFlagged(t *testin
 		cfg.UnknownOutcomeLookups = 2
 		cfg.UnknownOutcomeWindow = time.Minute
 	})
-	replica, err := order.NewTracker(order.Config{Broker: e.broker, Store: e.store, Now: e.clock.Now,
+	replica, err := order.NewTracker(order.Config{Broker: e.broker, Store: e.store, Now: e.clock.Now, Account: "paper",
 		UnknownOutcomeLookups: 2, UnknownOutcomeWindow: time.Minute})
 	if err != nil {
 		t.Fatal(err)

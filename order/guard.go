@@ -107,11 +107,12 @@ type unresolvedSet struct {
 
 // refuseTwin refuses req while a placement with the same identifying
 // fields is unresolved for the account, so that one process never creates
-// two orders a lookup could not tell apart. A protective order waits for a
-// twin this process is sending at the moment; a twin whose outcome is
-// unknown refuses it too (sending it could double a stop), with an error
-// matching errors.ErrDuplicateOrder that the stop-loss supervisor treats as
-// "not yet", retrying on its next sweep.
+// two orders a lookup could not tell apart, with an error matching
+// errors.ErrUnsettledTwin; nothing is stored or sent. Protective orders are
+// refused too (a second stop beside one whose outcome is unknown could
+// oversell); the stop-loss supervisor counts it as a failed placement and
+// tries again on its next sweep. Brokers that keep client order ids tell
+// twins apart, so nothing is refused there.
 func (t *Tracker) refuseTwin(ctx context.Context, req Request) error {
 	if t.broker.Capabilities().IdempotentClientOrderID {
 		return nil // the broker tells orders apart by client order id
@@ -125,7 +126,7 @@ func (t *Tracker) refuseTwin(ctx context.Context, req Request) error {
 		return nil
 	}
 	return &errors.OrderError{Op: "submit", ClientOrderID: req.ClientOrderID, Symbol: req.Instrument.Symbol,
-		Kind: errors.ErrDuplicateOrder, Reason: "an identical order (" + twin +
+		Kind: errors.ErrUnsettledTwin, Reason: "an identical order (" + twin +
 			") is not yet settled; nothing sent, try again once Reconcile settled it"}
 }
 

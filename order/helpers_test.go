@@ -92,9 +92,9 @@ func (c *counting) OpenOrders(ctx context.Context) ([]broker.Order, error) {
 	return c.Broker.OpenOrders(ctx)
 }
 
-func (c *counting) FindOrder(ctx context.Context, req broker.OrderRequest) (broker.Order, error) {
+func (c *counting) FindOrder(ctx context.Context, q broker.FindQuery) (broker.FindResult, error) {
 	c.find.Add(1)
-	return c.finder.FindOrder(ctx, req)
+	return c.finder.FindOrder(ctx, q)
 }
 
 func (c *counting) calls() int64 {

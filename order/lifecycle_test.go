@@ -126,14 +126,14 @@ func TestRestartNewTrackerOnTheSameStoreReconcilesToBrokerTruth(t *testing.T) {
 		TimeInForce: broker.GTC}); err != nil {
 		t.Fatal(err)
 	}
-	lostSnap, err := e.paper.FindOrder(ctx, lost.Request())
-	if err != nil {
-		t.Fatal(err)
+	found, err := e.paper.FindOrder(ctx, broker.FindQuery{Request: lost.Request()})
+	if err != nil || len(found.Candidates) != 1 {
+		t.Fatalf("paper FindOrder(lost) = %+v, %v; want the one order", found, err)
 	}
-	e.execute(t, lostSnap.OrderID, "4", "94.5")
+	e.execute(t, found.Candidates[0].OrderID, "4", "94.5")
 
 	// The process restarts: a new tracker, the same store.
-	restarted, err := order.NewTracker(order.Config{Broker: e.broker, Store: e.store, Now: e.clock.Now})
+	restarted, err := order.NewTracker(order.Config{Broker: e.broker, Store: e.store, Now: e.clock.Now, Account: "paper"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -199,7 +199,7 @@ func TestFillThatCompletesQuantityMovesToFilledFromEveryStatus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rest := rec.Remaining()
+		rest := rec.Quantity.Sub(rec.FilledQuantity) // Remaining is zero on a terminal order
 		got, err := e.tracker.Apply(ctx, order.Event{Kind: order.EventFill, LocalID: rec.LocalID,
 			Fill: broker.Fill{ExecID: "X9", Quantity: rest, Price: dec("99")}})
 		if err != nil {

@@ -125,10 +125,12 @@ func TestSubmitBrokerRejectionIsRecordedAsRejected(t *testing.T) {
 // checker is a PreTradeChecker that refuses when refuse is set and counts
 // settlements.
 type checker struct {
-	refuse          error
-	checks          atomic.Int64
-	sent, notSent   atomic.Int64
-	lastClientOrder atomic.Value
+	refuse           error
+	checks           atomic.Int64
+	protective       atomic.Int64 // of checks, those through PreTradeProtective
+	refuseProtective error
+	sent, notSent    atomic.Int64
+	lastClientOrder  atomic.Value
 }
 
 func (c *checker) PreTrade(_ context.Context, req broker.OrderRequest) (func(bool), error) {
@@ -148,6 +150,19 @@ func (c *checker) PreTrade(_ context.Context, req broker.OrderRequest) (func(boo
 			c.notSent.Add(1)
 		}
 	}, nil
+}
+
+// PreTradeProtective stands for risk's: it lets a protective order through
+// a halt unless refuseProtective is set.
+func (c *checker) PreTradeProtective(ctx context.Context, req broker.OrderRequest) (func(bool), error) {
+	c.protective.Add(1)
+	if c.refuseProtective != nil {
+		return nil, c.refuseProtective
+	}
+	saved := c.refuse
+	c.refuse = nil
+	defer func() { c.refuse = saved }()
+	return c.PreTrade(ctx, req)
 }
 
 func TestSubmitRefusedByCheckerIsRecordedRejectedAndNotSent(t *testing.T) {
@@ -199,7 +214,10 @@ func TestSubmitSettlesTheCheckerExactlyOncePerOutcome(t *testing.T) {
 	}
 }
 
-func TestSubmitProtectiveOrderSkipsTheChecker(t *testing.T) {
+// TestSubmitProtectiveOrderIsCheckedAsProtective: a protective order is no
+// longer waved through; it goes to the checker's PreTradeProtective, which
+// may let it through a halt, and whose refusal refuses it.
+func TestSubmitProtectiveOrderIsCheckedAsProtective(t *testing.T) {
 	c := &checker{}
 	e := newEnv(t, paper.Config{}, func(cfg *order.Config) { cfg.Checker = c })
 	e.submit(t, marketBuy(aapl, "10")) // a position to protect
@@ -207,14 +225,27 @@ func TestSubmitProtectiveOrderSkipsTheChecker(t *testing.T) {
 	// The halted checker refuses an ordinary order...
 	_, err := e.tracker.Submit(t.Context(), limitBuy("1", "90"))
 	wantKind(t, err, errors.ErrTradingHalted)
-	// ...but a protective stop goes out without consulting it.
-	checks := c.checks.Load()
+	if c.protective.Load() != 0 {
+		t.Fatalf("an ordinary order went through PreTradeProtective")
+	}
+	// ...and a protective stop is checked as protective, and allowed.
 	stop := order.Request{OrderRequest: broker.OrderRequest{Instrument: aapl, Side: broker.Sell,
 		Type: broker.Stop, Quantity: dec("10"), StopPrice: dec("95"), TimeInForce: broker.GTC}, Protective: true}
 	o := e.submit(t, stop)
 	wantStatus(t, o, broker.StatusNew)
-	if !o.Protective || c.checks.Load() != checks {
-		t.Errorf("protective %v, checker consulted %d more times", o.Protective, c.checks.Load()-checks)
+	if !o.Protective || c.protective.Load() != 1 {
+		t.Errorf("protective %v, PreTradeProtective consulted %d times; want true, 1", o.Protective, c.protective.Load())
+	}
+	// A refusal by PreTradeProtective refuses it: nothing is sent.
+	c.refuseProtective = &errors.RiskError{Rule: "trading halted", Kind: errors.ErrTradingHalted,
+		Reason: "would increase the position"}
+	places := e.broker.place.Load()
+	stop.ClientOrderID = ""
+	stop.Side = broker.Buy
+	_, err = e.tracker.Submit(t.Context(), stop)
+	wantKind(t, err, errors.ErrTradingHalted)
+	if got := e.broker.place.Load() - places; got != 0 {
+		t.Errorf("%d orders sent after a protective refusal, want 0", got)
 	}
 }
 
@@ -223,7 +254,7 @@ func TestSubmitPersistsPendingNewBeforeSending(t *testing.T) {
 	var seen order.Order
 	var lookupErr error
 	e.broker.placeFn = func(ctx context.Context, req broker.OrderRequest) (broker.Ack, error) {
-		seen, lookupErr = e.store.ByClientOrderID(ctx, req.ClientOrderID)
+		seen, lookupErr = e.store.ByClientOrderID(ctx, "paper", req.ClientOrderID)
 		return e.paper.PlaceOrder(ctx, req)
 	}
 	o := e.submit(t, limitBuy("2", "90"))

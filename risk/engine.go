@@ -49,6 +49,15 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives state changes; nil means silent.
 	Logger *slog.Logger
+	// StateStore, when set, keeps the trading state of StateAccount, so that
+	// a halt survives a restart and is shared by every replica. The engine
+	// then starts Halted until [Engine.LoadState] has read the stored
+	// state, saves every change before it takes effect (a halt takes
+	// effect even when the save fails: fail closed), and re-reads it on
+	// every LoadState call. Nil keeps the state in this engine only.
+	StateStore StateStore
+	// StateAccount is the account's key in StateStore; required with it.
+	StateAccount string
 }
 
 // Engine checks orders against its rules and trading state. It is safe for
@@ -68,6 +77,8 @@ type Engine struct {
 	maxQuoteAge time.Duration
 	now         func() time.Time
 	log         *slog.Logger
+	states      StateStore // nil: the state lives in this engine only
+	stateKey    string
 
 	mu      sync.Mutex
 	scratch Intent // the intent being checked, handed to the built-in rules by pointer
@@ -116,6 +127,12 @@ func NewEngine(cfg Config) (*Engine, error) {
 		positions: cfg.Positions, openOrders: cfg.OpenOrders, account: cfg.Account, market: cfg.MarketData, pnl: cfg.PnL,
 		loc: cfg.Location, maxQuoteAge: cfg.MaxQuoteAge, now: cfg.Now, log: cfg.Logger,
 		pending: make(map[uint64]*reservation), inflight: make(map[uint64]int),
+		states: cfg.StateStore, stateKey: cfg.StateAccount,
+	}
+	if e.states != nil {
+		// Fail closed until the stored state was read: a restart must not
+		// resume trading after a halt.
+		e.state, e.reason = Halted, notLoadedReason
 	}
 	var errs []error
 	for i, r := range cfg.Rules {
@@ -142,6 +159,9 @@ func NewEngine(cfg Config) (*Engine, error) {
 		e.needs |= NeedPositions | NeedQuote
 	}
 	errs = append(errs, e.checkSources()...)
+	if cfg.StateStore != nil && cfg.StateAccount == "" {
+		errs = append(errs, configError("StateAccount", "required with StateStore"))
+	}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -198,6 +218,9 @@ func (e *Engine) checkSources() []error {
 // refused with the error of [broker.OrderRequest.Validate]. When trading is
 // [Halted] the order is refused at once, without asking any source.
 func (e *Engine) PreTrade(ctx context.Context, req broker.OrderRequest) (settle func(sent bool), err error) {
+	if err := e.refuseIfHalted(req); err != nil {
+		return nil, err
+	}
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
@@ -211,12 +234,72 @@ func (e *Engine) PreTrade(ctx context.Context, req broker.OrderRequest) (settle 
 		return err
 	})
 	if changed {
-		e.deliver()
+		e.saveTrip(ctx)
+		e.deliver(ctx)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return func(sent bool) { e.settle(id, sent) }, nil
+}
+
+// refuseIfHalted is the first check of PreTrade: a halted engine refuses
+// at once, asking no source and validating nothing.
+func (e *Engine) refuseIfHalted(req broker.OrderRequest) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.state == Halted {
+		return haltedError(req, e.reason)
+	}
+	return nil
+}
+
+// PreTradeProtective checks an order meant to defend a position (a stop, a
+// take-profit, an emergency close), with settle as for [Engine.PreTrade].
+// One that reduces the position the broker reports (the other side, at
+// most its size) is allowed in every trading state, halted included, and
+// no rule can refuse it: it can only lower exposure. Any other order
+// marked protective is checked like an ordinary one, so it is refused
+// while trading is halted and must satisfy every rule otherwise. Positions
+// is always asked; when it fails, the order is refused (errors.ErrRiskDataUnavailable).
+func (e *Engine) PreTradeProtective(ctx context.Context, req broker.OrderRequest) (settle func(sent bool), err error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	var id uint64
+	var changed bool
+	err = e.withIntent(ctx, req, false, func(in Intent) error {
+		if reducesReported(in) {
+			id = e.reserveLocked(in)
+			return nil
+		}
+		var err error
+		if changed, err = e.evaluateLocked(in); err == nil {
+			id = e.reserveLocked(in)
+		}
+		return err
+	}, NeedPositions)
+	if changed {
+		e.saveTrip(ctx)
+		e.deliver(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func(sent bool) { e.settle(id, sent) }, nil
+}
+
+// reducesReported reports whether the order is on the other side of the
+// position the broker reports and no larger than it.
+func reducesReported(in Intent) bool {
+	pos, q := in.Position.Quantity, in.Request.Quantity
+	switch {
+	case pos.IsPositive():
+		return !in.Request.Side.IsBuy() && q.LessThanOrEqual(pos)
+	case pos.IsNegative():
+		return in.Request.Side.IsBuy() && q.LessThanOrEqual(pos.Neg())
+	}
+	return false
 }
 
 // Gather builds the intent for req as [Engine.PreTrade] would, reservations
@@ -235,7 +318,7 @@ func (e *Engine) Gather(ctx context.Context, req broker.OrderRequest) (Intent, e
 // intent and calls fn with it in one critical section, so that what fn
 // decides (a reservation) is consistent with every other check. When
 // stopIfHalted is set and trading is halted, it refuses at once.
-func (e *Engine) withIntent(ctx context.Context, req broker.OrderRequest, stopIfHalted bool, fn func(Intent) error) error {
+func (e *Engine) withIntent(ctx context.Context, req broker.OrderRequest, stopIfHalted bool, fn func(Intent) error, extra ...Needs) error {
 	now := e.now()
 	e.mu.Lock()
 	if stopIfHalted && e.state == Halted {
@@ -244,6 +327,9 @@ func (e *Engine) withIntent(ctx context.Context, req broker.OrderRequest, stopIf
 		return err
 	}
 	snap := e.beginGatherLocked()
+	for _, n := range extra {
+		snap.needs |= n
+	}
 	e.mu.Unlock()
 	ended := false
 	defer func() {
@@ -281,7 +367,8 @@ func (e *Engine) Check(ctx context.Context, in Intent) error {
 	changed, err := e.evaluateLocked(in)
 	e.mu.Unlock()
 	if changed {
-		e.deliver()
+		e.saveTrip(ctx)
+		e.deliver(ctx)
 	}
 	return err
 }

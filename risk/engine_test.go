@@ -373,7 +373,7 @@ var decimalEqual = cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal
 func TestHaltedRefusesEverythingWithoutAskingSources(t *testing.T) {
 	src, clk := fineSources(), newClock(t0)
 	e := newEngine(t, src, clk, allRules()...)
-	if err := e.SetState(risk.Halted, "operator kill switch"); err != nil {
+	if err := e.SetState(context.Background(), risk.Halted, "operator kill switch"); err != nil {
 		t.Fatal(err)
 	}
 	_, err := e.PreTrade(context.Background(), fineOrder())
@@ -384,13 +384,13 @@ func TestHaltedRefusesEverythingWithoutAskingSources(t *testing.T) {
 	if n := src.callCount(); n != 0 {
 		t.Errorf("sources called %d times while halted, want 0", n)
 	}
-	if err := e.SetState(risk.Active, "reset"); err != nil {
+	if err := e.SetState(context.Background(), risk.Active, "reset"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.PreTrade(context.Background(), fineOrder()); err != nil {
 		t.Errorf("PreTrade after reset: %v", err)
 	}
-	if err := e.SetState(risk.State(9), ""); !errors.Is(err, errors.ErrConfiguration) {
+	if err := e.SetState(context.Background(), risk.State(9), ""); !errors.Is(err, errors.ErrConfiguration) {
 		t.Errorf("SetState(undefined) = %v, want ErrConfiguration", err)
 	}
 }
@@ -422,7 +422,7 @@ func TestReduceOnly(t *testing.T) {
 				src.positions = []broker.Position{position("AAPL", tc.position)}
 			}
 			e := newEngine(t, src, clk)
-			if err := e.SetState(risk.ReduceOnly, "end of day"); err != nil {
+			if err := e.SetState(context.Background(), risk.ReduceOnly, "end of day"); err != nil {
 				t.Fatal(err)
 			}
 			_, err := e.PreTrade(context.Background(), tc.req)
@@ -443,7 +443,7 @@ func TestReduceOnly(t *testing.T) {
 func TestReduceOnlyCountsReservedOrders(t *testing.T) {
 	src, clk := fineSources(), newClock(t0)
 	e := newEngine(t, src, clk) // AAPL long 100
-	if err := e.SetState(risk.ReduceOnly, ""); err != nil {
+	if err := e.SetState(context.Background(), risk.ReduceOnly, ""); err != nil {
 		t.Fatal(err)
 	}
 	sell60 := limitOrder(broker.Sell, "AAPL", "60", "100")
@@ -476,7 +476,7 @@ func TestDailyLossHaltsUntilReset(t *testing.T) {
 	if _, err := e.PreTrade(context.Background(), fineOrder()); !errors.Is(err, errors.ErrTradingHalted) {
 		t.Fatalf("PreTrade after the breach = %v, want ErrTradingHalted", err)
 	}
-	if err := e.SetState(risk.Active, "reviewed"); err != nil {
+	if err := e.SetState(context.Background(), risk.Active, "reviewed"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.PreTrade(context.Background(), fineOrder()); err != nil {
@@ -526,13 +526,13 @@ func TestStateEventsInOrder(t *testing.T) {
 	unsubB := e.Subscribe(func(ev risk.StateChange) {
 		record("b")(ev)
 		if ev.To == risk.Halted {
-			if err := e.SetState(risk.ReduceOnly, "from b"); err != nil {
+			if err := e.SetState(context.Background(), risk.ReduceOnly, "from b"); err != nil {
 				t.Error(err)
 			}
 		}
 	})
 	mustSet := func(s risk.State, reason string) {
-		if err := e.SetState(s, reason); err != nil {
+		if err := e.SetState(context.Background(), s, reason); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -777,7 +777,7 @@ func TestConcurrentStateChangesAreDeliveredInOrder(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range 50 {
-				_ = e.SetState(risk.State((i+j)%3), "flip")
+				_ = e.SetState(context.Background(), risk.State((i+j)%3), "flip")
 			}
 		}()
 	}
@@ -803,7 +803,7 @@ func TestOnlyNeededSourcesAreAsked(t *testing.T) {
 		t.Errorf("%d source calls for rules that need no data, want 0", n)
 	}
 	// Reduce-only needs the positions (and the working orders) even then.
-	if err := e.SetState(risk.ReduceOnly, ""); err != nil {
+	if err := e.SetState(context.Background(), risk.ReduceOnly, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.PreTrade(context.Background(), limitOrder(broker.Sell, "AAPL", "1", "100")); err != nil {
@@ -831,9 +831,9 @@ func TestPanickingSubscriberDoesNotStopDelivery(t *testing.T) {
 				t.Error("the subscriber's panic did not reach the caller")
 			}
 		}()
-		_ = e.SetState(risk.Halted, "first")
+		_ = e.SetState(context.Background(), risk.Halted, "first")
 	}()
-	if err := e.SetState(risk.Active, "second"); err != nil {
+	if err := e.SetState(context.Background(), risk.Active, "second"); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]uint64{1, 2}, got); diff != "" {

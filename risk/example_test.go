@@ -79,13 +79,13 @@ func ExampleEngine_SetState() {
 	})
 	defer stop()
 
-	_ = engine.SetState(risk.Halted, "operator kill switch")
+	_ = engine.SetState(context.Background(), risk.Halted, "operator kill switch")
 	_, err = engine.PreTrade(context.Background(), broker.OrderRequest{
 		ClientOrderID: "K1", Instrument: broker.Instrument{Symbol: "AAPL", AssetClass: broker.Equity},
 		Side: broker.Buy, Type: broker.Market, TimeInForce: broker.Day, Quantity: decimal.NewFromInt(1),
 	})
 	fmt.Println(errors.Is(err, errors.ErrTradingHalted))
-	_ = engine.SetState(risk.Active, "reviewed")
+	_ = engine.SetState(context.Background(), risk.Active, "reviewed")
 	// Output:
 	// 1: active -> halted (operator kill switch)
 	// true

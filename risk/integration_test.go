@@ -100,9 +100,10 @@ func (d *desk) assertRefusedAndNotSent(t *testing.T, rec order.Order, err error,
 	if gerr != nil || stored.Status != broker.StatusRejected || stored.RejectReason != rec.RejectReason {
 		t.Errorf("stored record = %+v, %v; want rejected with the reasons", stored, gerr)
 	}
-	_, ferr := d.paper.FindOrder(context.Background(), broker.OrderRequest{ClientOrderID: rec.ClientOrderID})
-	if !errors.Is(ferr, errors.ErrOrderNotFound) {
-		t.Errorf("paper FindOrder(refused order) = %v, want ErrOrderNotFound: it was sent", ferr)
+	found, ferr := d.paper.FindOrder(context.Background(),
+		broker.FindQuery{Request: broker.OrderRequest{ClientOrderID: rec.ClientOrderID}})
+	if ferr != nil || len(found.Candidates) != 0 {
+		t.Errorf("paper FindOrder(refused order) = %+v, %v; want no candidate: it was sent", found, ferr)
 	}
 }
 

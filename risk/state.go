@@ -1,6 +1,7 @@
 package risk
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -57,15 +58,64 @@ func (e *Engine) State() (State, string) {
 // SetState sets the trading state (the host's kill switch and its reset).
 // Setting the current state again changes nothing and emits no event. An
 // undefined state is refused with an error matching errors.ErrConfiguration.
-func (e *Engine) SetState(s State, reason string) error {
+//
+// With a Config.StateStore the change is saved before it takes effect, so
+// that every replica and the next process see it. A failed save is
+// returned (errors.ErrStorage) and leaves the state as it was, except that
+// a halt takes effect all the same: fail closed.
+func (e *Engine) SetState(ctx context.Context, s State, reason string) error {
 	if !s.Valid() {
 		return fmt.Errorf("risk: set state: undefined %s: %w", s, errors.ErrConfiguration)
+	}
+	var saveErr error
+	if e.states != nil {
+		if err := e.states.SaveTradingState(ctx, e.stateKey, s, reason); err != nil {
+			saveErr = &errors.RiskError{Rule: "trading state", Reason: "saving " + s.String() +
+				" failed", Kind: errors.ErrStorage, Err: err}
+			if s != Halted {
+				return saveErr
+			}
+		}
 	}
 	e.mu.Lock()
 	changed := e.setStateLocked(s, reason)
 	e.mu.Unlock()
 	if changed {
-		e.deliver()
+		e.deliver(ctx)
+	}
+	return saveErr
+}
+
+// notLoadedReason is the reason of the halt an engine with a StateStore
+// starts in.
+const notLoadedReason = "the stored trading state has not been read yet"
+
+// LoadState reads the account's trading state from Config.StateStore and
+// takes it: an engine with a store starts halted until this succeeded.
+// Nothing stored (the account's first start) is Active. Call it at start
+// and then periodically, so that a halt set by another replica (or the
+// CLI) reaches this one. A failed read changes nothing and is returned; an
+// engine without a store returns nil.
+func (e *Engine) LoadState(ctx context.Context) error {
+	if e.states == nil {
+		return nil
+	}
+	s, reason, found, err := e.states.LoadTradingState(ctx, e.stateKey)
+	if err != nil {
+		return &errors.RiskError{Rule: "trading state", Reason: "reading the stored state failed",
+			Kind: errors.ErrStorage, Err: err}
+	}
+	if !found {
+		s, reason = Active, ""
+	}
+	if !s.Valid() {
+		s, reason = Halted, "the stored trading state is undefined"
+	}
+	e.mu.Lock()
+	changed := e.setStateLocked(s, reason)
+	e.mu.Unlock()
+	if changed {
+		e.deliver(ctx)
 	}
 	return nil
 }
@@ -111,7 +161,7 @@ func (e *Engine) setStateLocked(s State, reason string) bool {
 // deliver hands queued events to subscribers. One caller at a time delivers
 // (the others leave their events to it), so subscribers see changes in order
 // without a lock held and without a goroutine.
-func (e *Engine) deliver() {
+func (e *Engine) deliver(ctx context.Context) {
 	e.mu.Lock()
 	if e.delivering {
 		e.mu.Unlock()
@@ -138,6 +188,19 @@ func (e *Engine) deliver() {
 				s.fn(ev)
 			}
 		}
+	}
+}
+
+// saveTrip saves a halt the engine tripped itself (a breach of a rule that
+// halts), best effort: the halt holds in this engine whatever the store
+// says, and a failed save is logged.
+func (e *Engine) saveTrip(ctx context.Context) {
+	if e.states == nil {
+		return
+	}
+	s, reason := e.State()
+	if err := e.states.SaveTradingState(context.WithoutCancel(ctx), e.stateKey, s, reason); err != nil {
+		e.log.Error("risk: saving the tripped halt failed", "reason", reason, "err", err)
 	}
 }
 

@@ -44,7 +44,7 @@ type Orders interface {
 // supervisor uses to escalate; *risk.Engine satisfies it.
 type TradingSwitch interface {
 	State() (risk.State, string)
-	SetState(s risk.State, reason string) error
+	SetState(ctx context.Context, s risk.State, reason string) error
 }
 
 // Config configures a [Supervisor]. Zero values take the documented defaults.
@@ -65,6 +65,12 @@ type Config struct {
 	// MemoryLock (private to this supervisor) when nil. Replicas must share
 	// one.
 	Lock Lock
+	// Leader, when set, is this process's leadership of the account, held
+	// for the life of the process (the runner takes it): every sweep,
+	// HandleUpdates and Exit checks it first and does nothing without it,
+	// and Lock is not used. Give the account's tracker the same Leader, so
+	// that a leader that loses it mid-sweep sends nothing more.
+	Leader order.Leader
 	// Clock is the time source; the system clock when nil.
 	Clock Clock
 	// Switch is put in EscalateTo when a problem lasts EscalateAfter sweeps;

@@ -222,7 +222,7 @@ func (s *Supervisor) HandleUpdates(ctx context.Context) (Report, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rep := Report{Account: s.cfg.Account, Start: s.cfg.Clock.Now()}
-	release, ok, err := s.cfg.Lock.TryAcquire(ctx, s.cfg.Account)
+	release, ok, err := s.acquire(ctx)
 	if err != nil || !ok {
 		rep.Skipped = true
 		return s.finish(rep, err), err
@@ -233,6 +233,21 @@ func (s *Supervisor) HandleUpdates(ctx context.Context) (Report, error) {
 		return rep, nil // nothing to report: no hook call
 	}
 	return s.finish(rep, nil), nil
+}
+
+// acquire makes sure this supervisor may act for the account now: through
+// Config.Leader when set (held for the life of the process; a lost
+// leadership refuses with errors.ErrNotLeader), else by taking Config.Lock
+// for this one call.
+func (s *Supervisor) acquire(ctx context.Context) (release func(), ok bool, err error) {
+	if s.cfg.Leader == nil {
+		return s.cfg.Lock.TryAcquire(ctx, s.cfg.Account)
+	}
+	if err := s.cfg.Leader.Err(); err != nil {
+		return nil, false, &errors.StopLossError{Account: s.cfg.Account, Kind: errors.ErrNotLeader,
+			Reason: "this process does not lead the account; nothing done", Err: err}
+	}
+	return func() {}, true, nil
 }
 
 // finish stamps the duration and hands the report to the host's hook.

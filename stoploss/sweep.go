@@ -40,7 +40,7 @@ func (s *Supervisor) Sweep(ctx context.Context) (Report, error) {
 	s.beat.Sweeps++
 	s.hmu.Unlock()
 
-	release, ok, err := s.cfg.Lock.TryAcquire(ctx, s.cfg.Account)
+	release, ok, err := s.acquire(ctx)
 	if err != nil || !ok {
 		rep.Skipped = true
 		return s.endSweep(rep, -1, -1, err), err
@@ -76,7 +76,7 @@ func (s *Supervisor) Sweep(ctx context.Context) (Report, error) {
 	if len(closes) > 0 {
 		s.closeAll(ctx, &rep, closes)
 	}
-	s.escalate(&rep)
+	s.escalate(ctx, &rep)
 	if err := ctx.Err(); err != nil {
 		return s.endSweep(rep, protected, len(recs)-protected, err), err
 	}
@@ -492,23 +492,23 @@ func (s *Supervisor) alert(err error) {
 // escalate trips the trading switch for every symbol whose quotes were
 // missing, or whose stop failed, for exactly EscalateAfter sweeps in a row,
 // and alerts the host.
-func (s *Supervisor) escalate(rep *Report) {
+func (s *Supervisor) escalate(ctx context.Context, rep *Report) {
 	if s.verifyFail == s.cfg.EscalateAfter {
-		s.trip(rep, "", errors.ErrRiskDataUnavailable, "verification at the broker failed")
+		s.trip(ctx, rep, "", errors.ErrRiskDataUnavailable, "verification at the broker failed")
 	}
 	for _, sym := range sortedKeys(s.dataMiss) {
 		if s.dataMiss[sym] == s.cfg.EscalateAfter {
-			s.trip(rep, sym, errors.ErrRiskDataUnavailable, "no fresh quote")
+			s.trip(ctx, rep, sym, errors.ErrRiskDataUnavailable, "no fresh quote")
 		}
 	}
 	for _, sym := range sortedKeys(s.placeFail) {
 		if s.placeFail[sym] == s.cfg.EscalateAfter {
-			s.trip(rep, sym, errors.ErrStopNotPlaced, "protective stop not placed")
+			s.trip(ctx, rep, sym, errors.ErrStopNotPlaced, "protective stop not placed")
 		}
 	}
 }
 
-func (s *Supervisor) trip(rep *Report, sym string, kind errors.Kind, what string) {
+func (s *Supervisor) trip(ctx context.Context, rep *Report, sym string, kind errors.Kind, what string) {
 	reason := what
 	if sym != "" {
 		reason += " for " + sym
@@ -517,7 +517,7 @@ func (s *Supervisor) trip(rep *Report, sym string, kind errors.Kind, what string
 	var cause error
 	if sw := s.cfg.Switch; sw != nil {
 		if cur, _ := sw.State(); cur < s.cfg.EscalateTo {
-			cause = sw.SetState(s.cfg.EscalateTo, "stoploss: "+reason)
+			cause = sw.SetState(ctx, s.cfg.EscalateTo, "stoploss: "+reason)
 		}
 	}
 	err := &errors.StopLossError{Account: s.cfg.Account, Symbol: sym, Kind: kind,
@@ -565,7 +565,7 @@ func (s *Supervisor) Exit(ctx context.Context, symbol string) (Report, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rep := Report{Account: s.cfg.Account, Start: s.cfg.Clock.Now()}
-	release, ok, err := s.cfg.Lock.TryAcquire(ctx, s.cfg.Account)
+	release, ok, err := s.acquire(ctx)
 	if err != nil || !ok {
 		rep.Skipped = true
 		if err == nil {
