@@ -178,8 +178,8 @@ func (b *countingBroker) Quotes(ctx context.Context, symbols ...string) ([]broke
 
 // FindOrder passes the paper broker's lookup through, so that the tracker
 // can settle unknown outcomes.
-func (b *countingBroker) FindOrder(ctx context.Context, req broker.OrderRequest) (broker.Order, error) {
-	return b.Broker.(broker.OrderFinder).FindOrder(ctx, req)
+func (b *countingBroker) FindOrder(ctx context.Context, q broker.FindQuery) (broker.FindResult, error) {
+	return b.Broker.(broker.OrderFinder).FindOrder(ctx, q)
 }
 
 // marketCloses returns the distinct broker orders placed as market orders on

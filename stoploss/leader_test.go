@@ -1,0 +1,83 @@
+package stoploss_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/errors"
+	"github.com/arbiontrader/arbion/order"
+	"github.com/arbiontrader/arbion/stoploss"
+)
+
+// leadership is a leader a test takes away.
+type leadership struct{ lost atomic.Bool }
+
+func (l *leadership) Err() error {
+	if l.lost.Load() {
+		return &errors.StopLossError{Kind: errors.ErrNotLeader, Reason: "lease taken over"}
+	}
+	return nil
+}
+
+// loseOnQuotes takes the leadership away while a sweep reads quotes: the
+// middle of a sweep.
+type loseOnQuotes struct {
+	broker.Broker
+	l *leadership
+}
+
+func (b loseOnQuotes) Quotes(ctx context.Context, symbols ...string) ([]broker.Quote, error) {
+	b.l.lost.Store(true)
+	return b.Broker.Quotes(ctx, symbols...)
+}
+
+// TestSupervisorThatLosesItsLeadershipMidSweepSendsNothing: two synthetic
+// positions breach their stops in one sweep, and the leadership is lost
+// while the sweep reads quotes. No close goes out (the tracker shares the
+// leadership and refuses every send), and the next sweep is skipped with
+// ErrNotLeader. Before, only the per-call lock existed, and a supervisor
+// that lost its lease kept acting.
+func TestSupervisorThatLosesItsLeadershipMidSweepSendsNothing(t *testing.T) {
+	l := &leadership{}
+	e := newEnv(t, envOptions{caps: synthetic})
+	tr, err := order.NewTracker(order.Config{Broker: e.broker, Store: e.orders, Account: "acct-1",
+		Now: e.clock.Now, Leader: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tracker = tr
+	cfg := e.cfg
+	cfg.Orders, cfg.Leader = tr, l
+	e.sup = e.newSupervisor(cfg)
+	e.price("AAPL", "100")
+	e.price("MSFT", "100")
+	e.enter("AAPL", broker.Buy, "10", order.Request{})
+	e.enter("MSFT", broker.Buy, "10", order.Request{})
+	e.sweep()
+	placed := e.broker.Calls()["PlaceOrder"]
+	if placed != 2 {
+		t.Fatalf("%d placements before the breach, want the 2 entries", placed)
+	}
+
+	e.sup = e.newSupervisor(withBroker(cfg, loseOnQuotes{Broker: e.broker, l: l}))
+	e.price("AAPL", "80") // both through their stops (distance 5)
+	e.price("MSFT", "80")
+	_, _ = e.sup.Sweep(e.ctx)
+	if got := e.broker.Calls()["PlaceOrder"] - placed; got != 0 {
+		t.Errorf("%d orders placed after the leadership was lost, want 0", got)
+	}
+	_, err = e.sup.Sweep(e.ctx)
+	if !errors.Is(err, errors.ErrNotLeader) {
+		t.Errorf("next sweep = %v, want ErrNotLeader", err)
+	}
+	if e.position("AAPL").IsZero() || e.position("MSFT").IsZero() {
+		t.Error("a position was closed without the leadership")
+	}
+}
+
+func withBroker(c stoploss.Config, b broker.Broker) stoploss.Config {
+	c.Broker = b
+	return c
+}
