@@ -21,8 +21,7 @@ func WithCacheClock(now func() time.Time) QuoteCacheOption {
 	}
 }
 
-// NewQuoteCache returns b with its quotes cached per symbol for ttl (the
-// seed project used 60 s to save API calls). A quote fetched at t is served
+// NewQuoteCache returns b with its quotes cached per symbol for ttl. A quote fetched at t is served
 // until, and not including, t+ttl: never past its TTL. The symbols of one
 // Quotes call that miss are fetched in a single upstream Quotes call (which
 // the broker splits into its own batches), and concurrent misses for one

@@ -169,7 +169,7 @@ func (t *TimeInForce) UnmarshalText(text []byte) error {
 }
 
 // Status is an order's normalized status, the same for every broker (see
-// ORDER_STATES.md in the design notes). The broker's own status string is kept
+// docs/ORDER_STATES.md). The broker's own status string is kept
 // beside it on [Order.RawStatus].
 type Status uint8
 

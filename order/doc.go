@@ -1,5 +1,5 @@
 // Package order tracks orders through their lifecycle: the state machine of
-// ORDER_STATES.md as an explicit transition table, the order record a host
+// docs/ORDER_STATES.md as an explicit transition table, the order record a host
 // persists through a small [Store], and the [Tracker] that submits, cancels and
 // replaces orders through a [broker.Broker], applies fills and status reports
 // from any source, and reconciles with the broker.

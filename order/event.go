@@ -10,7 +10,7 @@ import (
 // over the statuses and these kinds.
 type EventKind uint8
 
-// The events of ORDER_STATES.md. EventStatusReport is a broker snapshot; the
+// The events of docs/ORDER_STATES.md. EventStatusReport is a broker snapshot; the
 // tracker turns it into the other events by comparing cumulative fields with
 // the record.
 const (

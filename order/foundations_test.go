@@ -149,11 +149,6 @@ func (d *desk) atBroker(t *testing.T) []broker.Order {
 	return all
 }
 
-func limitSell(qty, px string) order.Request {
-	return order.Request{OrderRequest: broker.OrderRequest{Instrument: aapl, Side: broker.Sell,
-		Type: broker.Limit, Quantity: dec(qty), LimitPrice: dec(px), TimeInForce: broker.GTC}}
-}
-
 // TestRestartAdoptsTheUnclaimedTwin: two orders with identical fields, the
 // second placed with its answer lost, a restart. The lookup sees both broker
 // orders; the first is claimed by its own record, so the second is

@@ -18,7 +18,7 @@ const (
 	// actMove moves the order to the cell's status.
 	actMove
 	// actNoop changes nothing: a duplicate ("dup"), a stale or late answer to
-	// a request no longer pending (the "—" cells of ORDER_STATES.md), or an
+	// a request no longer pending (the "—" cells of docs/ORDER_STATES.md), or an
 	// event a terminal status absorbs.
 	actNoop
 	// actFillWorking applies the fill: partially filled, or filled at the quantity.
@@ -45,7 +45,7 @@ type transition struct {
 }
 
 // Statuses lists the statuses an order record can have, in the row order of
-// the transition table (ORDER_STATES.md). broker.StatusUnknown is not among
+// the transition table (docs/ORDER_STATES.md). broker.StatusUnknown is not among
 // them: an unrecognised broker status never replaces a known one.
 func Statuses() []broker.Status {
 	return []broker.Status{broker.StatusPendingNew, broker.StatusNew,
@@ -54,7 +54,7 @@ func Statuses() []broker.Status {
 		broker.StatusReplaced, broker.StatusRejected}
 }
 
-// transitionFor is the transition table of ORDER_STATES.md, one row per
+// transitionFor is the transition table of docs/ORDER_STATES.md, one row per
 // status, one column per event in EventKinds order:
 //
 //	ack, reject, fill, cancel req, cancel ok, cancel refused,

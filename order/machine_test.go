@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// expectedTable is ORDER_STATES.md's transition table as the tracker
+// expectedTable is docs/ORDER_STATES.md's transition table as the tracker
 // implements it. Each cell is what applying the event to an order in that
 // status does:
 //

@@ -81,3 +81,39 @@ func withBroker(c stoploss.Config, b broker.Broker) stoploss.Config {
 	c.Broker = b
 	return c
 }
+
+// TestUnprotectedListsWhatNothingAtTheBrokerProtects: a native stop
+// protects its position without the process; a synthetic one does not.
+func TestUnprotectedListsWhatNothingAtTheBrokerProtects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		caps func(broker.Capabilities) broker.Capabilities
+		want int
+	}{
+		{"native stop", nil, 0},
+		{"synthetic", synthetic, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envOptions{caps: tc.caps})
+			e.price("AAPL", "100")
+			e.enter("AAPL", broker.Buy, "10", order.Request{})
+			e.sweep()
+			got, err := e.sup.Unprotected(e.ctx)
+			if err != nil || len(got) != tc.want {
+				t.Fatalf("Unprotected = %d positions, %v; want %d", len(got), err, tc.want)
+			}
+		})
+	}
+}
+
+func TestTotalsAdd(t *testing.T) {
+	a := stoploss.Totals{StopsPlaced: 1, StopsRestored: 2, StopsResized: 3, TrailingAdjustments: 4, StoppedOut: 5,
+		BreachCloses: 6, TakeProfits: 7, Exits: 8, Failures: 9, Escalations: 10}
+	b := stoploss.Totals{StopsPlaced: 10, StopsRestored: 20, StopsResized: 30, TrailingAdjustments: 40, StoppedOut: 50,
+		BreachCloses: 60, TakeProfits: 70, Exits: 80, Failures: 90, Escalations: 100}
+	want := stoploss.Totals{StopsPlaced: 11, StopsRestored: 22, StopsResized: 33, TrailingAdjustments: 44, StoppedOut: 55,
+		BreachCloses: 66, TakeProfits: 77, Exits: 88, Failures: 99, Escalations: 110}
+	if got := a.Add(b); got != want {
+		t.Errorf("Add = %+v, want %+v", got, want)
+	}
+}

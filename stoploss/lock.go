@@ -6,8 +6,10 @@ import (
 )
 
 // Lock makes sure that only one supervisor acts for an account at a time,
-// across replicas. The in-process default is [MemoryLock]; a PostgreSQL
-// lease can implement the same contract (stoplosstest.LockContract).
+// across replicas, for one call at a time. The in-process default is
+// [MemoryLock]; store/sqlstore's Lease implements it on SQLite and
+// PostgreSQL (both pass stoplosstest.LockContract). A process that trades
+// the account for its whole life holds a Config.Leader instead.
 type Lock interface {
 	// TryAcquire takes the account's lock without waiting. ok is false when
 	// another holder has it. release gives it back and is safe to call more

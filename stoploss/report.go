@@ -145,6 +145,18 @@ type Totals struct {
 	Escalations         int // EventEscalated
 }
 
+// Add returns the field-by-field sum of t and u, to total several
+// supervisors (accounts) or several runs.
+func (t Totals) Add(u Totals) Totals {
+	return Totals{
+		StopsPlaced: t.StopsPlaced + u.StopsPlaced, StopsRestored: t.StopsRestored + u.StopsRestored,
+		StopsResized: t.StopsResized + u.StopsResized, TrailingAdjustments: t.TrailingAdjustments + u.TrailingAdjustments,
+		StoppedOut: t.StoppedOut + u.StoppedOut, BreachCloses: t.BreachCloses + u.BreachCloses,
+		TakeProfits: t.TakeProfits + u.TakeProfits, Exits: t.Exits + u.Exits,
+		Failures: t.Failures + u.Failures, Escalations: t.Escalations + u.Escalations,
+	}
+}
+
 // StopOuts returns the positions closed by their stop: resting stops that
 // filled plus emergency closes.
 func (t Totals) StopOuts() int { return t.StoppedOut + t.BreachCloses }

@@ -65,6 +65,28 @@ func New(cfg Config) (*Supervisor, error) {
 // Close stops receiving tracker updates. It is safe to call more than once.
 func (s *Supervisor) Close() { s.unsubscribe() }
 
+// Unprotected lists the account's positions that nothing at the broker
+// protects: those watched synthetically, and those whose resting stop is
+// missing (not yet placed, or being re-placed). It is what a host reports
+// at shutdown, when the watching ends; shutting down never cancels the
+// resting stops, which protect the other positions while no process runs.
+func (s *Supervisor) Unprotected(ctx context.Context) ([]Protection, error) {
+	recs, err := s.cfg.Store.List(ctx, s.cfg.Account)
+	if err != nil {
+		return nil, err
+	}
+	var out []Protection
+	for _, r := range recs {
+		if r.Quantity.IsZero() {
+			continue
+		}
+		if r.Mode == ModeSynthetic || r.StopOrderID == "" {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
 // Mode returns the protection mode chosen for the broker.
 func (s *Supervisor) Mode() Mode { return s.mode }
 

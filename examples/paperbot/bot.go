@@ -177,7 +177,7 @@ type bot struct {
 	strategy *crossover
 
 	// The books: attached to the database's stores, or to scratch memory
-	// stores while a restart replays the market (see restore.go).
+	// stores while a restart replays the market (see run.go).
 	tracker     *order.Tracker
 	supervisor  *stoploss.Supervisor
 	protections stoploss.Store
@@ -247,7 +247,7 @@ func (bt *bot) detach() {
 		return
 	}
 	bt.supervisor.Close()
-	bt.stopTotals = addTotals(bt.stopTotals, bt.supervisor.Totals())
+	bt.stopTotals = bt.stopTotals.Add(bt.supervisor.Totals())
 	bt.tracker, bt.supervisor, bt.protections = nil, nil, nil
 }
 
@@ -255,17 +255,7 @@ func (bt *bot) totals() stoploss.Totals {
 	if bt.supervisor == nil {
 		return bt.stopTotals
 	}
-	return addTotals(bt.stopTotals, bt.supervisor.Totals())
-}
-
-func addTotals(a, b stoploss.Totals) stoploss.Totals {
-	return stoploss.Totals{
-		StopsPlaced: a.StopsPlaced + b.StopsPlaced, StopsRestored: a.StopsRestored + b.StopsRestored,
-		StopsResized: a.StopsResized + b.StopsResized, TrailingAdjustments: a.TrailingAdjustments + b.TrailingAdjustments,
-		StoppedOut: a.StoppedOut + b.StoppedOut, BreachCloses: a.BreachCloses + b.BreachCloses,
-		TakeProfits: a.TakeProfits + b.TakeProfits, Exits: a.Exits + b.Exits,
-		Failures: a.Failures + b.Failures, Escalations: a.Escalations + b.Escalations,
-	}
+	return bt.stopTotals.Add(bt.supervisor.Totals())
 }
 
 // botClock is the supervisor's view of the simulated clock. The bot drives
@@ -364,7 +354,7 @@ func (bt *bot) newDay() error {
 	if st, _ := bt.engine.State(); st != risk.Halted {
 		return nil
 	}
-	return bt.engine.SetState(risk.Active, "a new trading day")
+	return bt.engine.SetState(ctx, risk.Active, "a new trading day")
 }
 
 // sweep runs the supervisor's periodic monitor. A sweep skipped because
