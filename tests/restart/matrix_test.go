@@ -42,10 +42,10 @@ type rig interface {
 type fault int
 
 const (
-	beforeSend   fault = iota // the request never reached the broker; the error reads as a lost answer
-	answerLost                // the broker placed it; the answer was lost
-	ackNotSaved               // the broker acknowledged it; the process died before saving the answer
-	faultsCount               //
+	beforeSend  fault = iota // the request never reached the broker; the error reads as a lost answer
+	answerLost               // the broker placed it; the answer was lost
+	ackNotSaved              // the broker acknowledged it; the process died before saving the answer
+	faultsCount              //
 )
 
 func (f fault) String() string {
