@@ -13,11 +13,14 @@ import (
 // Its string reads like "schwab: place order: 400 INVALID_ARGUMENT: price must
 // be a multiple of 0.01 (request id 7c1e…)".
 type BrokerError struct {
-	Broker     string        // "schwab", "coinbase", "etrade", "paper"
-	Op         string        // the operation, e.g. "place order"
-	HTTPStatus int           // 0 when no HTTP answer was received
-	Code       string        // the broker's own error code, if any
-	Message    string        // the broker's message, decoded from its body
+	Broker     string // "schwab", "coinbase", "etrade", "paper"
+	Op         string // the operation, e.g. "place order"
+	HTTPStatus int    // 0 when no HTTP answer was received
+	Code       string // the broker's own error code, if any
+	Message    string // the broker's message, decoded from its body
+	// Detail is the broker's longer explanation, kept apart from Message
+	// (Schwab's errors[].detail, Coinbase's error_details); empty if none.
+	Detail     string
 	RequestID  string        // the broker's request or correlation id, if any
 	RetryAfter time.Duration // the broker's hint, 0 if none
 	Kind       Kind          // the class of failure; matched by Is
@@ -45,6 +48,11 @@ func (e *BrokerError) Error() string {
 		b.WriteString(string(e.Kind))
 	default:
 		b.WriteString("error")
+	}
+	if e.Detail != "" && e.Detail != e.Message {
+		b.WriteString(" (")
+		b.WriteString(e.Detail)
+		b.WriteByte(')')
 	}
 	if e.Message != "" && e.Err != nil {
 		b.WriteString(": ")
