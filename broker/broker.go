@@ -126,6 +126,41 @@ type OrderChecker interface {
 	CheckOrder(req OrderRequest) error
 }
 
+// Previewer is implemented by brokers that estimate an order before it is
+// sent: commission and fees, the total cost or proceeds, and the warnings
+// or refusals the broker would attach. Nothing is placed.
+//
+// When to preview: before an order whose cost is not obvious (a market
+// order, an option, an account near its buying power), or to show a person
+// what will happen (the CLI's place asks after a preview). A bot in a loop
+// need not: PlaceOrder refuses what the broker refuses. A broker that
+// requires a preview before placing (E*TRADE) previews inside PlaceOrder;
+// a PlaceOrder with the ClientOrderID and the fields of a recent preview
+// reuses that preview (its id and its warnings) instead of asking again.
+type Previewer interface {
+	PreviewOrder(ctx context.Context, req OrderRequest) (Preview, error)
+}
+
+// Preview is a broker's estimate of an order before it is sent.
+type Preview struct {
+	// PreviewID is the broker's id for the preview, where it has one
+	// (E*TRADE); empty otherwise.
+	PreviewID string `json:"preview_id,omitempty"`
+	// Commission and Fees are the estimated charges, in the account's
+	// currency; zero when the broker estimates none.
+	Commission decimal.Decimal `json:"commission"`
+	Fees       decimal.Decimal `json:"fees"`
+	// Total is the estimated cash the order moves, charges included: what a
+	// buy costs, or what a sell brings in, as a positive amount.
+	Total decimal.Decimal `json:"total"`
+	// Warnings are messages the broker attaches without refusing.
+	Warnings []string `json:"warnings,omitempty"`
+	// Rejects are the reasons the broker would refuse the order; placing it
+	// would fail while any is present (Schwab answers a preview 200 even
+	// then).
+	Rejects []string `json:"rejects,omitempty"`
+}
+
 // OrderFilter selects orders by state in an [OrderQuery].
 type OrderFilter uint8
 

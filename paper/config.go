@@ -74,6 +74,7 @@ const (
 	OpQuotes       Op = "quotes"
 	OpFindOrder    Op = "find order"
 	OpOrders       Op = "orders"
+	OpPreviewOrder Op = "preview order"
 )
 
 // changesState reports whether op acts on orders (its lost answer leaves the

@@ -76,6 +76,7 @@ var (
 	_ broker.Broker         = (*Broker)(nil)
 	_ broker.OrderFinder    = (*Broker)(nil)
 	_ broker.OrderLister    = (*Broker)(nil)
+	_ broker.Previewer      = (*Broker)(nil)
 	_ broker.HealthReporter = (*Broker)(nil)
 )
 
@@ -208,6 +209,38 @@ func (b *Broker) place(req broker.OrderRequest) (broker.Ack, error) {
 	o := b.newOrder(req, now)
 	b.matchAtPlacement(o, now)
 	return o.ack(), nil
+}
+
+// PreviewOrder estimates req with paper's fee model: the notional at the
+// limit price (or the last price for other types), the fee on it, and a
+// reject where PlaceOrder would refuse it (unknown symbol, buying power,
+// shorting). Nothing is placed.
+func (b *Broker) PreviewOrder(ctx context.Context, req broker.OrderRequest) (broker.Preview, error) {
+	var p broker.Preview
+	err := b.call(ctx, OpPreviewOrder, func() error {
+		if err := b.checkMagnitudes(OpPreviewOrder, req); err != nil {
+			return err
+		}
+		if err := req.Validate(); err != nil {
+			return b.wrap(OpPreviewOrder, errors.ErrInvalidOrder, "invalid order request", err)
+		}
+		if err := b.admit(OpPreviewOrder, req, nil); err != nil {
+			p.Rejects = append(p.Rejects, err.Error())
+		}
+		px := req.LimitPrice
+		if req.Type != broker.Limit && req.Type != broker.StopLimit {
+			px = b.prices[req.Instrument.Symbol].value
+		}
+		notional := req.Quantity.Mul(px)
+		p.Fees = b.fee(notional)
+		if req.Side.IsBuy() {
+			p.Total = notional.Add(p.Fees)
+		} else {
+			p.Total = notional.Sub(p.Fees)
+		}
+		return nil
+	})
+	return p, err
 }
 
 // CancelOrder cancels a working order: at once, or after
