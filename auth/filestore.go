@@ -268,7 +268,12 @@ func writeFileAtomic(path string, data []byte) error {
 }
 
 // String describes the store without its key.
-func (s *FileStore) String() string { return "auth.FileStore{path:" + s.path + " key:REDACTED}" }
+func (s *FileStore) String() string {
+	if s == nil {
+		return "auth.FileStore(nil)"
+	}
+	return "auth.FileStore{path:" + s.path + " key:REDACTED}"
+}
 
 // GoString is String.
 func (s *FileStore) GoString() string { return s.String() }
@@ -278,6 +283,9 @@ func (s *FileStore) Format(f fmt.State, verb rune) { writeRedacted(f, verb, s) }
 
 // LogValue makes slog print the store without its key.
 func (s *FileStore) LogValue() slog.Value {
+	if s == nil {
+		return slog.StringValue("auth.FileStore(nil)")
+	}
 	return slog.GroupValue(slog.String("path", s.path), slog.String("key", redacted))
 }
 

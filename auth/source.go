@@ -380,7 +380,7 @@ func (s *Source) refresh(ctx context.Context, old Token, now time.Time) (Token, 
 	if err != nil {
 		s.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "auth refresh failed",
 			slog.String("broker", s.cfg.Broker), slog.String("store_key", s.cfg.StoreKey))
-		return Token{}, s.tokenEndpointError(ctx, "refresh token", err)
+		return Token{}, tokenEndpointError(ctx, s.cfg.Broker, "refresh token", err, secretsOf(s.cfg.OAuth2, old.RefreshToken))
 	}
 	fresh := fromOAuth2(ot, now)
 	if fresh.RefreshToken == "" {
@@ -396,10 +396,6 @@ func (s *Source) refresh(ctx context.Context, old Token, now time.Time) (Token, 
 		slog.String("broker", s.cfg.Broker), slog.String("store_key", s.cfg.StoreKey),
 		slog.Time("expiry", fresh.Expiry), slog.Time("refresh_expiry", fresh.RefreshExpiry))
 	return fresh, nil
-}
-
-func (s *Source) tokenEndpointError(ctx context.Context, op string, err error) error {
-	return tokenEndpointError(ctx, s.cfg.Broker, op, err)
 }
 
 func (s *Source) loginAgain(status int, code, why string) error {
