@@ -74,6 +74,12 @@ func tryExclLock(path string, now time.Time) (fileLock, bool, error) {
 		// breaker wins the rename), then try again.
 		stale := path + ".stale-" + strconv.Itoa(os.Getpid())
 		if os.Rename(path, stale) == nil {
+			// Another breaker may have replaced the stale lock with a live
+			// one between the Stat and the Rename: put a live one back
+			// (Link never overwrites a lock taken since).
+			if fi, err := os.Stat(stale); err == nil && now.Sub(fi.ModTime()) <= exclLease {
+				_ = os.Link(stale, path)
+			}
 			_ = os.Remove(stale)
 		}
 	}
