@@ -2,7 +2,11 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/arbiontrader/arbion/errors"
 	"golang.org/x/oauth2"
@@ -10,12 +14,15 @@ import (
 
 // tokenEndpointError classifies a failure of the token endpoint without
 // quoting its body (x/oauth2's own error string does). A refused grant means
-// the refresh token or the authorization code is dead: log in again.
-func tokenEndpointError(ctx context.Context, broker, op string, err error) error {
+// the refresh token or the authorization code is dead: log in again. The
+// error code and description the server sent are scrubbed of secrets (the
+// request's refresh token, code, verifier, client secret and Authorization
+// header value), which a server may echo.
+func tokenEndpointError(ctx context.Context, broker, op string, err error, secrets []string) error {
 	be := &errors.BrokerError{Broker: broker, Op: op}
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
-		be.Err = err
+		be.Err = withoutURLQuery(err)
 		switch {
 		case ctx.Err() != nil:
 			be.Kind, be.Err = errors.ErrTimeout, ctx.Err()
@@ -29,7 +36,7 @@ func tokenEndpointError(ctx context.Context, broker, op string, err error) error
 		be.HTTPStatus = re.Response.StatusCode
 		be.RequestID = re.Response.Header.Get("X-Request-Id")
 	}
-	be.Code = re.ErrorCode
+	be.Code = scrub(re.ErrorCode, secrets)
 	switch {
 	case re.ErrorCode == "invalid_grant" || be.HTTPStatus == http.StatusBadRequest || be.HTTPStatus == http.StatusUnauthorized:
 		be.Kind = errors.ErrTokenExpired
@@ -44,7 +51,7 @@ func tokenEndpointError(ctx context.Context, broker, op string, err error) error
 		be.Kind, be.Message = errors.ErrUnauthenticated, "token endpoint refused the request"
 	}
 	if re.ErrorDescription != "" {
-		be.Message += " (" + re.ErrorDescription + ")"
+		be.Message += " (" + scrub(re.ErrorDescription, secrets) + ")"
 	}
 	return be
 }
@@ -61,4 +68,66 @@ func oauthString(c *oauth2.Config) string {
 	secret := mask(c.ClientSecret)
 	return "{ClientID:" + c.ClientID + " ClientSecret:" + secret + " AuthURL:" + c.Endpoint.AuthURL +
 		" TokenURL:" + c.Endpoint.TokenURL + " RedirectURL:" + c.RedirectURL + "}"
+}
+
+// maxEchoed bounds the text of a server's error description kept in an
+// error.
+const maxEchoed = 200
+
+// secretsOf lists the secrets of a token request made with c and extra
+// values (a refresh token, a code, a verifier), in every form the request
+// carried them: raw, URL-encoded, and inside the Basic Authorization
+// header.
+func secretsOf(c *oauth2.Config, extra ...string) []string {
+	var out []string
+	add := func(v string) {
+		if v != "" {
+			out = append(out, v, url.QueryEscape(v))
+		}
+	}
+	for _, v := range extra {
+		add(v)
+	}
+	if c != nil && c.ClientSecret != "" {
+		add(c.ClientSecret)
+		for _, pair := range [...]string{
+			url.QueryEscape(c.ClientID) + ":" + url.QueryEscape(c.ClientSecret), // x/oauth2's header
+			c.ClientID + ":" + c.ClientSecret,
+		} {
+			out = append(out, base64.StdEncoding.EncodeToString([]byte(pair)), base64.RawStdEncoding.EncodeToString([]byte(pair)))
+		}
+	}
+	return out
+}
+
+// scrub replaces every secret in s by REDACTED and cuts s to [maxEchoed]
+// bytes (at a rune boundary).
+func scrub(s string, secrets []string) string {
+	for _, secret := range secrets {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, redacted)
+		}
+	}
+	if len(s) > maxEchoed {
+		cut := maxEchoed
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "..."
+	}
+	return s
+}
+
+// withoutURLQuery drops the query of a *url.Error's URL (a token URL
+// should carry none, but a misconfigured one might carry a credential).
+func withoutURLQuery(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) || !strings.ContainsAny(ue.URL, "?#") {
+		return err
+	}
+	c := *ue
+	if i := strings.IndexAny(c.URL, "?#"); i >= 0 {
+		c.URL = c.URL[:i]
+	}
+	return &c // x/oauth2 returns the *url.Error itself: no wrapper is lost
 }

@@ -107,3 +107,59 @@ func ExampleSource() {
 	// Bearer fresh fresh rt
 	// true
 }
+
+// A FileStore key has one format: standard base64 of 32 bytes, as made by
+// `openssl rand -base64 32`. A hex key is refused with a message saying how
+// to convert it.
+func ExampleParseKey() {
+	key, err := auth.ParseKey("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n")
+	fmt.Println(len(key), err)
+
+	_, err = auth.ParseKey("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+	fmt.Println(errors.Is(err, errors.ErrConfiguration))
+
+	_, err = auth.KeyFromEnv("ARBION_EXAMPLE_UNSET_KEY")
+	fmt.Println(errors.Is(err, errors.ErrEncryptionKeyMissing))
+	// Output:
+	// 32 <nil>
+	// true
+	// true
+}
+
+// Two processes share one login through one token file: the follower never
+// refreshes; it reads what the leader saved.
+func ExampleSourceConfig_leader() {
+	tokenEndpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"access_token": "fresh", "refresh_token": "rt-2", "expires_in": 1800})
+	}))
+	defer tokenEndpoint.Close()
+	dir, _ := os.MkdirTemp("", "arbion-example")
+	defer os.RemoveAll(dir)
+	key, _ := auth.ParseKey("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+	ctx := context.Background()
+	oc := &oauth2.Config{ClientID: "app", Endpoint: oauth2.Endpoint{TokenURL: tokenEndpoint.URL}}
+
+	newSource := func(leader auth.Leader) *auth.Source { // one per process
+		store, _ := auth.NewFileStore(filepath.Join(dir, "tokens.enc"), key)
+		src, _ := auth.NewSource(auth.SourceConfig{Broker: "coinbase", OAuth2: oc, Store: store, StoreKey: "cb", Leader: leader})
+		return src
+	}
+	store, _ := auth.NewFileStore(filepath.Join(dir, "tokens.enc"), key)
+	store.Save(ctx, "cb", auth.Token{AccessToken: "stale", RefreshToken: "rt-1", Expiry: time.Now().Add(-time.Minute)})
+
+	follower := newSource(auth.LeaderFunc(func() error { return errors.ErrNotLeader }))
+	_, err := follower.Token(ctx)
+	fmt.Println(errors.Is(err, errors.ErrTokenExpired), errors.Is(err, errors.ErrNotLeader))
+
+	leader := newSource(nil) // nil: this process refreshes
+	tok, _ := leader.Token(ctx)
+	fmt.Println(tok.AccessToken)
+
+	tok, err = follower.Token(ctx)
+	fmt.Println(tok.AccessToken, err)
+	// Output:
+	// true true
+	// fresh
+	// fresh <nil>
+}

@@ -27,22 +27,30 @@ var fileMagic = []byte("arbion-tokens-v1\n")
 
 // FileStore is a [TokenStore] in one file encrypted with AES-256-GCM under a
 // key the host supplies (from a secret manager or an environment variable,
-// never next to the file).
+// never next to the file; see [ParseKey]).
 //
 // All keys live in the one file: a JSON object of tokens, sealed as a
 // whole, so the file reveals neither tokens nor key names. Each Save
 // rewrites the file atomically (a temporary file in the same directory,
-// synced, then renamed over it) with mode 0600. A FileStore serialises its
-// own reads and writes; two processes must not share one file (give each
-// its own path).
+// synced, then renamed over it) with mode 0600.
+//
+// Several processes may share one file (a CLI beside a bot, replicas of a
+// bot): every read-modify-write holds an advisory lock on PATH.lock
+// (flock(2) where the system has it, so a crashed holder never leaves a
+// stale lock; elsewhere a lock file created with O_EXCL and broken after a
+// lease), and a read never sees a torn file since the file is only ever
+// replaced by a rename. A FileStore is a [SwapStore] and a [RefreshLocker]
+// (the lock file PATH.refresh.lock), so [Source]s in several processes
+// refresh a shared login once per expiry. The lock files are left in
+// place; they hold no secret.
 //
 // A file that was tampered with or written under another key fails to load
 // with a *StoreError matching errors.ErrDecrypt. A missing file holds no
-// token (ErrNoToken).
+// token (ErrNoToken). A FileStore prints without its key.
 type FileStore struct {
 	path string
 	aead cipher.AEAD
-	mu   sync.Mutex
+	mu   sync.Mutex // serialises this value's writers before the file lock
 }
 
 // NewFileStore returns a store for the file at path, encrypted under key
@@ -73,14 +81,14 @@ func NewFileStore(path string, key []byte) (*FileStore, error) {
 	return &FileStore{path: path, aead: aead}, nil
 }
 
-// Load decrypts the file and returns the token under key.
+// Load decrypts the file and returns the token under key. It takes no
+// lock: the file is replaced whole by a rename, so a read sees the old
+// file or the new one.
 func (s *FileStore) Load(ctx context.Context, key string) (Token, error) {
 	if err := ctx.Err(); err != nil {
 		return Token{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tokens, err := s.read(key)
+	tokens, err := s.read(key) // no lock: the file is only replaced by rename
 	if err != nil {
 		return Token{}, err
 	}
@@ -96,13 +104,61 @@ func (s *FileStore) Save(ctx context.Context, key string, tok Token) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	return s.update(ctx, "save", key, func(tokens map[string]storedToken) (bool, error) {
+		tokens[key] = storedFrom(tok)
+		return true, nil
+	})
+}
+
+// CompareAndSwap stores tok under key if the stored token's fingerprint is
+// still old, under the file lock; see [SwapStore].
+func (s *FileStore) CompareAndSwap(ctx context.Context, key string, old Fingerprint, tok Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.update(ctx, "compare-and-swap", key, func(tokens map[string]storedToken) (bool, error) {
+		cur, ok := tokens[key]
+		if (ok && FingerprintOf(cur.token()) != old) || (!ok && !old.IsZero()) {
+			return false, staleError(key, s.path)
+		}
+		tokens[key] = storedFrom(tok)
+		return true, nil
+	})
+}
+
+// LockRefresh takes the refresh lock shared by every process using this
+// file (one lock for all its keys: refreshes are rare); see
+// [RefreshLocker].
+func (s *FileStore) LockRefresh(ctx context.Context, key string) (func(), error) {
+	l, err := lockFile(ctx, s.path+".refresh.lock")
+	if err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	return func() { once.Do(l.unlock) }, nil
+}
+
+// update runs edit on the decrypted token set under the file lock and
+// writes the result if edit says so.
+func (s *FileStore) update(ctx context.Context, op, key string, edit func(map[string]storedToken) (bool, error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	l, err := lockFile(ctx, s.path+".lock")
+	if err != nil {
+		if se := new(StoreError); errors.As(err, &se) {
+			se.Op, se.Key = op, key
+		}
+		return err
+	}
+	defer l.unlock()
 	tokens, err := s.read(key)
 	if err != nil {
 		return err
 	}
-	tokens[key] = storedFrom(tok)
+	write, err := edit(tokens)
+	if err != nil || !write {
+		return err
+	}
 	return s.write(key, tokens)
 }
 
@@ -111,17 +167,13 @@ func (s *FileStore) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tokens, err := s.read(key)
-	if err != nil {
-		return err
-	}
-	if _, ok := tokens[key]; !ok {
-		return nil
-	}
-	delete(tokens, key)
-	return s.write(key, tokens)
+	return s.update(ctx, "delete", key, func(tokens map[string]storedToken) (bool, error) {
+		if _, ok := tokens[key]; !ok {
+			return false, nil
+		}
+		delete(tokens, key)
+		return true, nil
+	})
 }
 
 // read decrypts the whole file; a missing file is an empty set.
@@ -216,7 +268,12 @@ func writeFileAtomic(path string, data []byte) error {
 }
 
 // String describes the store without its key.
-func (s *FileStore) String() string { return "auth.FileStore{path:" + s.path + " key:REDACTED}" }
+func (s *FileStore) String() string {
+	if s == nil {
+		return "auth.FileStore(nil)"
+	}
+	return "auth.FileStore{path:" + s.path + " key:REDACTED}"
+}
 
 // GoString is String.
 func (s *FileStore) GoString() string { return s.String() }
@@ -226,6 +283,9 @@ func (s *FileStore) Format(f fmt.State, verb rune) { writeRedacted(f, verb, s) }
 
 // LogValue makes slog print the store without its key.
 func (s *FileStore) LogValue() slog.Value {
+	if s == nil {
+		return slog.StringValue("auth.FileStore(nil)")
+	}
 	return slog.GroupValue(slog.String("path", s.path), slog.String("key", redacted))
 }
 

@@ -139,7 +139,24 @@ func (f *Flow) AuthURL() string {
 
 // String describes the flow without its state and verifier.
 func (f *Flow) String() string {
+	if f == nil {
+		return "auth.Flow(nil)"
+	}
 	return "auth.Flow{" + f.cfg.String() + " state:REDACTED verifier:REDACTED}"
+}
+
+// GoString is String.
+func (f *Flow) GoString() string { return f.String() }
+
+// Format makes every fmt verb print the redacted form.
+func (f *Flow) Format(s fmt.State, verb rune) { writeRedacted(s, verb, f) }
+
+// LogValue makes slog print the flow without its state and verifier.
+func (f *Flow) LogValue() slog.Value {
+	if f == nil {
+		return slog.StringValue("auth.Flow(nil)")
+	}
+	return f.cfg.LogValue()
 }
 
 // Complete finishes the login from the URL the browser was redirected to
@@ -160,7 +177,8 @@ func (f *Flow) complete(ctx context.Context, q url.Values) (Token, error) {
 		return Token{}, f.refused("state does not match this login (possible CSRF): login refused", "")
 	}
 	if code := q.Get("error"); code != "" {
-		return Token{}, f.refused("authorization server refused: "+code+" "+q.Get("error_description"), code)
+		secrets := secretsOf(f.cfg.OAuth2, f.state, f.verifier, q.Get("code"))
+		return Token{}, f.refused("authorization server refused: "+scrub(code+" "+q.Get("error_description"), secrets), scrub(code, secrets))
 	}
 	code := q.Get("code")
 	if code == "" {
@@ -187,7 +205,7 @@ func (f *Flow) exchange(ctx context.Context, code string) (Token, error) {
 	now := f.cfg.Now()
 	ot, err := oc.Exchange(ctx, code, opts...)
 	if err != nil {
-		return Token{}, tokenEndpointError(ctx, f.cfg.Broker, "login", err)
+		return Token{}, tokenEndpointError(ctx, f.cfg.Broker, "login", err, secretsOf(f.cfg.OAuth2, code, f.verifier))
 	}
 	tok := fromOAuth2(ot, now)
 	if tok.RefreshExpiry.IsZero() && f.cfg.RefreshLifetime > 0 {

@@ -30,6 +30,9 @@ type authServer struct {
 	exchanges   int
 	refreshes   int
 	refreshFail int // answer refreshes with this status (and invalid_grant for 400)
+	// beforeRefresh, if set, runs with mu held when a refresh request
+	// arrives, before it is answered: another process's doing.
+	beforeRefresh func(refreshToken string)
 }
 
 func newAuthServer(t *testing.T) *authServer {
@@ -106,6 +109,9 @@ func (s *authServer) token(w http.ResponseWriter, r *http.Request) {
 		s.issue(w, true)
 	case "refresh_token":
 		s.refreshes++
+		if s.beforeRefresh != nil {
+			s.beforeRefresh(r.PostForm.Get("refresh_token"))
+		}
 		if s.refreshFail != 0 {
 			tokenError(w, s.refreshFail, map[bool]string{true: "invalid_grant", false: "server_error"}[s.refreshFail == 400])
 			return
@@ -155,4 +161,11 @@ func (s *authServer) addRefreshToken(rt string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.refresh[rt] = true
+}
+
+// valid reports whether rt is a refresh token the server would accept.
+func (s *authServer) valid(rt string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refresh[rt]
 }

@@ -42,12 +42,18 @@ type SourceConfig struct {
 	// Logger receives debug records of refreshes (never a token). Nil:
 	// silent.
 	Logger *slog.Logger
+	// Leader, if set, says whether this process may refresh the token (see
+	// [Leader]); while its Err is not nil the Source never calls the token
+	// endpoint and only re-reads the store. Nil: this process refreshes.
+	// Give it to every process but the account's leader when several share
+	// one login, as a rotating refresh token (Coinbase) is single use.
+	Leader Leader
 }
 
 // String describes the config without the client secret.
 func (c SourceConfig) String() string {
-	return fmt.Sprintf("auth.SourceConfig{Broker:%s OAuth2:%s Store:%T StoreKey:%s Skew:%s RefreshLifetime:%s}",
-		c.Broker, oauthString(c.OAuth2), c.Store, c.StoreKey, c.Skew, c.RefreshLifetime)
+	return fmt.Sprintf("auth.SourceConfig{Broker:%s OAuth2:%s Store:%T StoreKey:%s Skew:%s RefreshLifetime:%s Leader:%t}",
+		c.Broker, oauthString(c.OAuth2), c.Store, c.StoreKey, c.Skew, c.RefreshLifetime, c.Leader != nil)
 }
 
 // GoString is String.
@@ -62,6 +68,18 @@ func (c SourceConfig) LogValue() slog.Value {
 		slog.String("oauth2", oauthString(c.OAuth2)))
 }
 
+// Leader says whether this process may refresh a login's token: Err
+// returns nil while this process is the account's leader, and an error
+// (typically matching errors.ErrNotLeader) while it is not. A leadership
+// lease (store/sqlstore's, or the host's own) fits it.
+type Leader interface{ Err() error }
+
+// LeaderFunc adapts a function to [Leader].
+type LeaderFunc func() error
+
+// Err calls f.
+func (f LeaderFunc) Err() error { return f() }
+
 // Source hands out a valid access token, refreshing it when needed. It is
 // safe for concurrent use: however many goroutines ask at once, one
 // refresh is made and the others wait for it (or for their context).
@@ -74,15 +92,32 @@ func (c SourceConfig) LogValue() slog.Value {
 // the old one. RefreshExpiry is carried over from the login: refreshing does
 // not extend it (Schwab).
 //
-// One Source per StoreKey per process: two processes refreshing the same
-// rotating token would revoke each other's.
+// Several processes may share one login through one store (a [FileStore] on
+// a shared path, or a host store):
+//
+//   - When its token is about to expire, a Source first re-reads the store:
+//     another process may have refreshed it already.
+//   - If the store is a [RefreshLocker], the Source holds its lock while it
+//     re-reads, refreshes and saves, so one refresh is made per expiry
+//     however many processes ask.
+//   - If the store is a [SwapStore], the refreshed token is saved only if
+//     the stored one is still the token the refresh started from; a Source
+//     that loses this race uses the winner's token and does not refresh
+//     again. A refresh refused because another process already rotated the
+//     refresh token is answered the same way, from the store.
+//   - With SourceConfig.Leader set, only the leader refreshes: the others
+//     re-read the store, and fail closed with errors.ErrTokenExpired when
+//     the stored token has expired too.
+//
+// A Source prints without its token.
 type Source struct {
 	cfg  SourceConfig
 	lock chan struct{} // a mutex that waiting goroutines can abandon with ctx
 
-	tok     *Token // nil until loaded from the store
-	unsaved bool   // tok is newer than the store (a save failed)
-	refused string // the refresh token the endpoint refused: not sent again
+	tok     *Token      // nil until loaded from the store
+	base    Fingerprint // the stored token tok was read as or saved over
+	unsaved bool        // tok is newer than the store (a save failed)
+	refused string      // the refresh token the endpoint refused: not sent again
 }
 
 // NewSource validates cfg and returns a Source. The token is read from the
@@ -115,7 +150,10 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 // refused (invalid_grant, 400 or 401 from the token endpoint, or
 // RefreshExpiry passed) yields a *errors.BrokerError matching
 // errors.ErrTokenExpired that says to log in again; no token in the store
-// yields ErrNoToken (matching errors.ErrUnauthenticated).
+// yields ErrNoToken (matching errors.ErrUnauthenticated). A Source that is
+// not the leader never refreshes: when the stored token has expired too, it
+// returns a *errors.BrokerError matching errors.ErrTokenExpired that wraps
+// the leader's error.
 func (s *Source) Token(ctx context.Context) (Token, error) {
 	select {
 	case s.lock <- struct{}{}:
@@ -128,14 +166,48 @@ func (s *Source) Token(ctx context.Context) (Token, error) {
 		return Token{}, err
 	}
 	if s.unsaved {
-		if err := s.save(ctx, *s.tok); err != nil {
+		if err := s.persist(ctx); err != nil {
 			return Token{}, err
 		}
 	}
-	now := s.cfg.Now()
-	if s.tok.ValidAt(now, s.cfg.Skew) {
+	if s.tok.ValidAt(s.cfg.Now(), s.cfg.Skew) {
 		return s.tok.clone(), nil
 	}
+	// Near expiry: another process may have refreshed and saved already.
+	if err := s.reload(ctx); err != nil {
+		return Token{}, err
+	}
+	if s.tok.ValidAt(s.cfg.Now(), s.cfg.Skew) {
+		return s.tok.clone(), nil
+	}
+	if err := s.leads(); err != nil {
+		return Token{}, err
+	}
+	if locker, ok := s.cfg.Store.(RefreshLocker); ok {
+		unlock, err := locker.LockRefresh(ctx, s.cfg.StoreKey)
+		if err != nil {
+			return Token{}, fmt.Errorf("auth: cannot take the refresh lock: %w", err)
+		}
+		defer unlock()
+		// Under the lock the store is the truth: whoever held the lock
+		// before may have refreshed.
+		if err := s.reload(ctx); err != nil {
+			return Token{}, err
+		}
+		if s.tok.ValidAt(s.cfg.Now(), s.cfg.Skew) {
+			return s.tok.clone(), nil
+		}
+		if err := s.leads(); err != nil { // leadership may be lost while waiting
+			return Token{}, err
+		}
+	}
+	return s.refreshAndSave(ctx)
+}
+
+// refreshAndSave refreshes s.tok and saves the result; called with s.lock
+// (and the store's refresh lock, if it has one) held.
+func (s *Source) refreshAndSave(ctx context.Context) (Token, error) {
+	now := s.cfg.Now()
 	if s.tok.RefreshExpiredAt(now) {
 		return Token{}, s.loginAgain(0, "", "refresh token expired at "+formatTime(s.tok.RefreshExpiry))
 	}
@@ -146,18 +218,44 @@ func (s *Source) Token(ctx context.Context) (Token, error) {
 		s.tok = nil // reload next time: a new login may have stored a new token
 		return Token{}, s.loginAgain(0, "", "the refresh token was refused")
 	}
-	fresh, err := s.refresh(ctx, *s.tok, now)
+	old := *s.tok
+	fresh, err := s.refresh(ctx, old, now)
 	if errors.Is(err, errors.ErrTokenExpired) {
-		s.refused, s.tok = s.tok.RefreshToken, nil
+		// Another process may have rotated the refresh token (and so
+		// revoked ours) and saved its successor: use that.
+		if s.reload(ctx) == nil && FingerprintOf(*s.tok) != FingerprintOf(old) && s.tok.ValidAt(s.cfg.Now(), s.cfg.Skew) {
+			s.debug(ctx, "auth refresh refused, using the token another process stored")
+			return s.tok.clone(), nil
+		}
+		s.refused, s.tok = old.RefreshToken, nil
 	}
 	if err != nil {
 		return Token{}, err
 	}
 	s.tok, s.unsaved = &fresh, true
-	if err := s.save(ctx, fresh); err != nil {
+	if err := s.persist(ctx); err != nil {
 		return Token{}, err
 	}
-	return fresh.clone(), nil
+	if !s.tok.ValidAt(s.cfg.Now(), s.cfg.Skew) { // lost the race to a token that is no better
+		return Token{}, &errors.BrokerError{Broker: s.cfg.Broker, Op: "refresh token", Kind: errors.ErrStaleVersion,
+			Message: "another process replaced the token during the refresh and it is not valid: try again"}
+	}
+	return s.tok.clone(), nil
+}
+
+// leads returns nil if this process may refresh, and otherwise the
+// fail-closed error of a follower whose stored token has expired.
+func (s *Source) leads() error {
+	if s.cfg.Leader == nil {
+		return nil
+	}
+	err := s.cfg.Leader.Err()
+	if err == nil {
+		return nil
+	}
+	return &errors.BrokerError{Broker: s.cfg.Broker, Op: "refresh token", Kind: errors.ErrTokenExpired,
+		Message: "the stored access token has expired and this process does not refresh it (not the leader); the leader refreshes and saves it",
+		Err:     err}
 }
 
 // Invalidate marks accessToken as no longer valid, so that the next Token
@@ -215,20 +313,62 @@ func (s *Source) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if tok.RefreshExpiry.IsZero() && s.cfg.RefreshLifetime > 0 && tok.RefreshToken != "" {
-		tok.RefreshExpiry = s.cfg.Now().Add(s.cfg.RefreshLifetime)
-		s.unsaved = true
-	}
-	s.tok = &tok
+	s.adopt(tok)
 	return nil
 }
 
-func (s *Source) save(ctx context.Context, tok Token) error {
-	if err := s.cfg.Store.Save(ctx, s.cfg.StoreKey, tok); err != nil {
+// reload re-reads the store and adopts its token if it is another token
+// than s.tok (another process refreshed, or a new login). The same token is
+// kept as it is in memory, so that an Invalidate holds.
+func (s *Source) reload(ctx context.Context) error {
+	tok, err := s.cfg.Store.Load(ctx, s.cfg.StoreKey)
+	if err != nil {
+		return err
+	}
+	if s.tok == nil || FingerprintOf(tok) != FingerprintOf(*s.tok) {
+		if s.tok != nil && !s.unsaved {
+			s.debug(ctx, "auth token changed in the store, using it")
+		}
+		s.adopt(tok)
+	}
+	return nil
+}
+
+// adopt makes tok, just read from the store, the current token. A token
+// without RefreshExpiry gets one from RefreshLifetime; the leader saves it.
+func (s *Source) adopt(tok Token) {
+	s.base, s.unsaved = FingerprintOf(tok), false
+	if tok.RefreshExpiry.IsZero() && s.cfg.RefreshLifetime > 0 && tok.RefreshToken != "" {
+		tok.RefreshExpiry = s.cfg.Now().Add(s.cfg.RefreshLifetime)
+		s.unsaved = s.cfg.Leader == nil || s.cfg.Leader.Err() == nil
+	}
+	s.tok = &tok
+}
+
+// persist saves s.tok over s.base. Through a [SwapStore], a lost race
+// adopts the winner's token: it is not an error.
+func (s *Source) persist(ctx context.Context) error {
+	var err error
+	if sw, ok := s.cfg.Store.(SwapStore); ok {
+		err = sw.CompareAndSwap(ctx, s.cfg.StoreKey, s.base, *s.tok)
+		if errors.Is(err, errors.ErrStaleVersion) {
+			s.debug(ctx, "auth token save lost a race: using the token another process stored")
+			s.tok, s.unsaved = nil, false
+			return s.load(ctx)
+		}
+	} else {
+		err = s.cfg.Store.Save(ctx, s.cfg.StoreKey, *s.tok)
+	}
+	if err != nil {
 		return fmt.Errorf("auth: refreshed token not persisted (kept in memory, retried on next use): %w", err)
 	}
-	s.unsaved = false
+	s.base, s.unsaved = FingerprintOf(*s.tok), false
 	return nil
+}
+
+func (s *Source) debug(ctx context.Context, msg string) {
+	s.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, msg,
+		slog.String("broker", s.cfg.Broker), slog.String("store_key", s.cfg.StoreKey))
 }
 
 // refresh exchanges old's refresh token for a new token at now.
@@ -240,7 +380,7 @@ func (s *Source) refresh(ctx context.Context, old Token, now time.Time) (Token, 
 	if err != nil {
 		s.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "auth refresh failed",
 			slog.String("broker", s.cfg.Broker), slog.String("store_key", s.cfg.StoreKey))
-		return Token{}, s.tokenEndpointError(ctx, "refresh token", err)
+		return Token{}, tokenEndpointError(ctx, s.cfg.Broker, "refresh token", err, secretsOf(s.cfg.OAuth2, old.RefreshToken))
 	}
 	fresh := fromOAuth2(ot, now)
 	if fresh.RefreshToken == "" {
@@ -258,11 +398,30 @@ func (s *Source) refresh(ctx context.Context, old Token, now time.Time) (Token, 
 	return fresh, nil
 }
 
-func (s *Source) tokenEndpointError(ctx context.Context, op string, err error) error {
-	return tokenEndpointError(ctx, s.cfg.Broker, op, err)
-}
-
 func (s *Source) loginAgain(status int, code, why string) error {
 	return &errors.BrokerError{Broker: s.cfg.Broker, Op: "refresh token", HTTPStatus: status, Code: code,
 		Kind: errors.ErrTokenExpired, Message: why + ": log in again"}
+}
+
+// String describes the source without its token.
+func (s *Source) String() string {
+	if s == nil {
+		return "auth.Source(nil)"
+	}
+	return "auth.Source{" + s.cfg.String() + " token:REDACTED}"
+}
+
+// GoString is String.
+func (s *Source) GoString() string { return s.String() }
+
+// Format makes every fmt verb print the redacted form.
+func (s *Source) Format(f fmt.State, verb rune) { writeRedacted(f, verb, s) }
+
+// LogValue makes slog print the source without its token.
+func (s *Source) LogValue() slog.Value {
+	if s == nil {
+		return slog.StringValue("auth.Source(nil)")
+	}
+	return slog.GroupValue(slog.String("broker", s.cfg.Broker), slog.String("store_key", s.cfg.StoreKey),
+		slog.String("oauth2", oauthString(s.cfg.OAuth2)))
 }

@@ -211,7 +211,7 @@ func TestSourceNoToken(t *testing.T) {
 	}
 }
 
-// flakyStore fails its next Save when failSave is set.
+// flakyStore fails its next Save (or CompareAndSwap) when failSave is set.
 type flakyStore struct {
 	*auth.MemoryStore
 	failSave atomic.Bool
@@ -222,6 +222,13 @@ func (s *flakyStore) Save(ctx context.Context, key string, tok auth.Token) error
 		return fmt.Errorf("disk full")
 	}
 	return s.MemoryStore.Save(ctx, key, tok)
+}
+
+func (s *flakyStore) CompareAndSwap(ctx context.Context, key string, old auth.Fingerprint, tok auth.Token) error {
+	if s.failSave.Swap(false) {
+		return fmt.Errorf("disk full")
+	}
+	return s.MemoryStore.CompareAndSwap(ctx, key, old, tok)
 }
 
 func TestSourceSaveFailureKeepsRotatedToken(t *testing.T) {

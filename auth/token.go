@@ -9,10 +9,18 @@
 //     refreshed token through a [TokenStore] before handing it out, and turns
 //     a dead refresh token into errors.ErrTokenExpired ("log in again").
 //   - [TokenStore] with two implementations: [MemoryStore] and the encrypted
-//     [FileStore] (AES-256-GCM, key required, file mode 0600, atomic writes).
+//     [FileStore] (AES-256-GCM, key required, file mode 0600, atomic writes,
+//     safe to share between processes). Its key has one format, standard
+//     base64 of 32 bytes: [ParseKey], [KeyFromEnv], [KeyFromFile].
+//   - One login shared by several processes (a CLI beside a bot, replicas):
+//     the optional store extensions [SwapStore] (compare-and-swap) and
+//     [RefreshLocker] make one refresh per expiry, and SourceConfig.Leader
+//     keeps every process but the leader from refreshing at all.
 //
 // Every type that holds a secret ([Token], [SourceConfig], [LoginConfig],
-// [FileStore]) redacts it in fmt's %v, %+v, %#v and %s and in slog.
+// [Flow], [Source], [MemoryStore], [FileStore], [Fingerprint]) redacts it in
+// every fmt verb (%v, %+v, %#v, %s, %q, ...) and in slog. Errors never carry
+// a secret: a token endpoint's error text is scrubbed of the request's.
 package auth
 
 import (
@@ -27,7 +35,10 @@ import (
 
 // Token is a set of credentials for one login. The access token, the
 // refresh token, the OAuth1 token secret and the Extra values are secrets:
-// fmt and slog print them as REDACTED.
+// fmt and slog print them as REDACTED. encoding/json, on the other hand,
+// writes every field (it is how a host store may serialise a token): log a
+// Token itself, never its JSON, nor a slice of tokens through a JSON
+// handler.
 type Token struct {
 	AccessToken  string
 	RefreshToken string
