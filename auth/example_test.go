@@ -57,7 +57,7 @@ func ExampleFlow_Complete() {
 	pasted := resp.Header.Get("Location")
 
 	tok, err := flow.Complete(context.Background(), pasted)
-	fmt.Println(err, tok.RefreshExpiry.Sub(time.Now()).Round(time.Hour))
+	fmt.Println(err, time.Until(tok.RefreshExpiry).Round(time.Hour))
 
 	_, err = flow.Complete(context.Background(), "https://127.0.0.1:8182/?code=c2&state=forged")
 	fmt.Println(errors.Is(err, errors.ErrUnauthenticated))

@@ -13,8 +13,8 @@ import (
 	"github.com/arbiontrader/arbion/errors"
 )
 
-// notLeader is the error of a Leader that does not lead.
-var notLeader = fmt.Errorf("lease held by replica b: %w", errors.ErrNotLeader)
+// errNotLeading is the error of a Leader that does not lead.
+var errNotLeading = fmt.Errorf("lease held by replica b: %w", errors.ErrNotLeader)
 
 // leadership is a Leader the test flips.
 type leadership struct{ leads atomic.Bool }
@@ -23,7 +23,7 @@ func (l *leadership) Err() error {
 	if l.leads.Load() {
 		return nil
 	}
-	return notLeader
+	return errNotLeading
 }
 
 // sharedSource returns a Source on store (one of two "processes").
