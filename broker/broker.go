@@ -79,9 +79,9 @@ type OrderFinder interface {
 
 // FindQuery asks for the orders a lost placement may have created.
 type FindQuery struct {
-	// Account is the account the placement was made for; an adapter for
-	// another account refuses the query with errors.ErrConfiguration.
-	// Empty skips the check.
+	// Account is the host's key of the account the placement was made for
+	// (the tracker's Config.Account), for the adapter's logs and errors. An
+	// adapter serves one account and does not compare it with its own.
 	Account string
 	// Request is what was sent, ClientOrderID included.
 	Request OrderRequest
