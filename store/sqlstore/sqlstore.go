@@ -24,9 +24,14 @@ import (
 	"strings"
 
 	"github.com/arbiontrader/arbion/errors"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite"               // registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
+
+// pgUniqueViolation is PostgreSQL's SQLSTATE for a unique-key violation.
+const pgUniqueViolation = "23505"
 
 // Dialect names a database engine.
 type Dialect string
@@ -149,4 +154,16 @@ func (db *DB) rebind(query string) string {
 
 func configError(reason string) error {
 	return fmt.Errorf("sqlstore: %s: %w", reason, errors.ErrConfiguration)
+}
+
+// uniqueViolation reports whether err is a driver's unique-key (or primary
+// key) violation: SQLite's SQLITE_CONSTRAINT_UNIQUE or
+// SQLITE_CONSTRAINT_PRIMARYKEY, PostgreSQL's SQLSTATE 23505.
+func uniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == pgUniqueViolation
 }
