@@ -1,7 +1,20 @@
 // Package sqlstore keeps arbion's state in a SQL database: the order
-// tracker's [order.Store], the stop-loss supervisor's [stoploss.Store] and the
-// lease ([stoploss.Lock]) that lets one supervisor act per account across
-// replicas.
+// tracker's [order.Store] ([DB.Orders]), the stop-loss supervisor's
+// [stoploss.Store] ([DB.Protections]), the risk engine's
+// [risk.StateStore] ([DB.TradingStates]) and the lease ([DB.Lease]) that
+// lets one replica act per account.
+//
+// Every record is scoped by account: several accounts, at several brokers,
+// may share one database, and their order ids (client and broker) may
+// repeat across accounts.
+//
+// Replicas that take turns trading an account use [Lease.Lead]: the
+// [Leadership] it returns is renewed in the background, satisfies
+// [order.Leader] (the tracker sends nothing once it is lost), and fences
+// the stores built from it ([DB.FencedOrders], [DB.FencedProtections]):
+// every write checks, in its own transaction, that the lease row still
+// carries the leadership's fencing token, so a replica that lost the lease
+// without noticing yet cannot overwrite the new leader's records.
 //
 // Two engines, one implementation over database/sql:
 //
