@@ -43,6 +43,11 @@ func StoreContract(t *testing.T, newStore func(t *testing.T) order.Store) {
 		{"OpenListsOnlyNonTerminalOldestFirst", testOpen},
 		{"ReturnedRecordsAreCopies", testCopies},
 		{"ConcurrentUpdatesOfOneVersionLetExactlyOneWin", testConcurrentUpdates},
+		{"AccountsMayShareClientAndBrokerOrderIDs", testAccountsShareIDs},
+		{"LookupsAndListingsReturnOnlyTheAccountsRecords", testAccountScopedLookups},
+		{"CreateRefusesBrokerOrderIDHeldInTheAccount", testCreateDuplicateBrokerID},
+		{"UpdateRefusesBrokerOrderIDHeldInTheAccount", testUpdateDuplicateBrokerID},
+		{"UpdateRefusesChangingImmutableFields", testUpdateImmutable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
@@ -381,5 +386,200 @@ func testConcurrentUpdates(t *testing.T, s order.Store) {
 	read, _ := s.Get(ctx(t), o.LocalID)
 	if read.Version != 2 {
 		t.Errorf("version = %d, want 2", read.Version)
+	}
+}
+
+// otherAccount is a second account sharing the store with account.
+const otherAccount = "acct-2"
+
+// inAccount returns sample(n) in the given account; the local id stays
+// unique across accounts, the client order id is sample(n)'s.
+func inAccount(n int, acct string) order.Order {
+	o := sample(n)
+	o.Account = acct
+	o.LocalID = fmt.Sprintf("%s-local%03d", acct, n)
+	return o
+}
+
+func testAccountsShareIDs(t *testing.T, s order.Store) {
+	a := inAccount(1, account)
+	a.BrokerOrderID = "B1"
+	b := inAccount(1, otherAccount)
+	b.BrokerOrderID = "B1"
+	if a.ClientOrderID != b.ClientOrderID {
+		t.Fatal("ordertest: the two samples must share a client order id")
+	}
+	mustCreate(t, s, a)
+	mustCreate(t, s, b)
+	// A broker order id set by Update may repeat across accounts too.
+	c := mustCreate(t, s, inAccount(2, account))
+	d := mustCreate(t, s, inAccount(2, otherAccount))
+	for _, o := range []order.Order{c, d} {
+		o.BrokerOrderID = "B2"
+		o.Status = broker.StatusNew
+		if _, err := s.Update(ctx(t), o); err != nil {
+			t.Fatalf("Update(%s) with a broker id another account holds: %v", o.LocalID, err)
+		}
+	}
+	for _, tc := range []struct {
+		acct, client, brokerID, want string
+	}{
+		{account, a.ClientOrderID, "B1", a.LocalID},
+		{otherAccount, b.ClientOrderID, "B1", b.LocalID},
+		{account, c.ClientOrderID, "B2", c.LocalID},
+		{otherAccount, d.ClientOrderID, "B2", d.LocalID},
+	} {
+		got, err := s.ByClientOrderID(ctx(t), tc.acct, tc.client)
+		if err != nil || got.LocalID != tc.want {
+			t.Errorf("ByClientOrderID(%s, %s) = %s, %v; want %s", tc.acct, tc.client, got.LocalID, err, tc.want)
+		}
+		got, err = s.ByBrokerOrderID(ctx(t), tc.acct, tc.brokerID)
+		if err != nil || got.LocalID != tc.want {
+			t.Errorf("ByBrokerOrderID(%s, %s) = %s, %v; want %s", tc.acct, tc.brokerID, got.LocalID, err, tc.want)
+		}
+	}
+}
+
+func testAccountScopedLookups(t *testing.T, s order.Store) {
+	// Interleaved creations in two accounts, one symbol, all open but one
+	// per account.
+	var mine, theirs []string
+	for i := 1; i <= 3; i++ {
+		for _, acct := range []string{account, otherAccount} {
+			o := inAccount(i, acct)
+			o.BrokerOrderID = fmt.Sprintf("B%d", i)
+			if i == 2 {
+				o.Status = broker.StatusFilled
+			}
+			mustCreate(t, s, o)
+			if acct == account {
+				mine = append(mine, o.LocalID)
+			} else {
+				theirs = append(theirs, o.LocalID)
+			}
+		}
+	}
+	open := func(ids []string) []string { return []string{ids[0], ids[2]} }
+	for _, tc := range []struct {
+		acct       string
+		wantSymbol []string
+		wantOpen   []string
+	}{
+		{account, mine, open(mine)},
+		{otherAccount, theirs, open(theirs)},
+		{"acct-none", nil, nil},
+	} {
+		got, err := s.BySymbol(ctx(t), tc.acct, "AAPL")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.wantSymbol, localIDs(got), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("BySymbol(%s) (-want +got):\n%s", tc.acct, diff)
+		}
+		got, err = s.Open(ctx(t), tc.acct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.wantOpen, localIDs(got), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("Open(%s) (-want +got):\n%s", tc.acct, diff)
+		}
+	}
+	// A lookup in an account that holds neither id finds nothing.
+	_, err := s.ByClientOrderID(ctx(t), "acct-none", sample(1).ClientOrderID)
+	wantKind(t, err, errors.ErrOrderNotFound)
+	_, err = s.ByBrokerOrderID(ctx(t), "acct-none", "B1")
+	wantKind(t, err, errors.ErrOrderNotFound)
+	// The empty string is an account like any other.
+	_, err = s.ByClientOrderID(ctx(t), "", sample(1).ClientOrderID)
+	wantKind(t, err, errors.ErrOrderNotFound)
+}
+
+func testCreateDuplicateBrokerID(t *testing.T, s order.Store) {
+	first := sample(1)
+	first.BrokerOrderID = "B1"
+	mustCreate(t, s, first)
+	dup := sample(2)
+	dup.BrokerOrderID = "B1"
+	_, err := s.Create(ctx(t), dup)
+	wantKind(t, err, errors.ErrDuplicateOrder)
+	var oe *errors.OrderError
+	if !errors.As(err, &oe) {
+		t.Errorf("error %v is not an *errors.OrderError", err)
+	}
+	if _, err := s.Get(ctx(t), dup.LocalID); !errors.Is(err, errors.ErrOrderNotFound) {
+		t.Errorf("the refused record was stored: Get error %v", err)
+	}
+	got, err := s.ByBrokerOrderID(ctx(t), account, "B1")
+	if err != nil || got.LocalID != first.LocalID {
+		t.Errorf("ByBrokerOrderID(B1) = %s, %v; want %s", got.LocalID, err, first.LocalID)
+	}
+}
+
+func testUpdateDuplicateBrokerID(t *testing.T, s order.Store) {
+	first := sample(1)
+	first.BrokerOrderID = "B1"
+	mustCreate(t, s, first)
+	second := mustCreate(t, s, sample(2))
+	taking := second
+	taking.BrokerOrderID = "B1"
+	taking.Status = broker.StatusNew
+	_, err := s.Update(ctx(t), taking)
+	wantKind(t, err, errors.ErrDuplicateOrder)
+	var oe *errors.OrderError
+	if !errors.As(err, &oe) || oe.LocalID != second.LocalID {
+		t.Errorf("error %v is not an *errors.OrderError naming %s", err, second.LocalID)
+	}
+	read, err := s.Get(ctx(t), second.LocalID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(second, read, orderCmp); diff != "" {
+		t.Errorf("the refused update stored something (-want +got):\n%s", diff)
+	}
+	// The refused record can still take a free id at the same version.
+	taking.BrokerOrderID = "B2"
+	if _, err := s.Update(ctx(t), taking); err != nil {
+		t.Errorf("Update with a free broker id after a refusal: %v", err)
+	}
+}
+
+func testUpdateImmutable(t *testing.T, s order.Store) {
+	tests := []struct {
+		name   string
+		acked  bool // created with a broker order id
+		change func(*order.Order)
+	}{
+		{"Account", false, func(o *order.Order) { o.Account = otherAccount }},
+		{"AccountToEmpty", false, func(o *order.Order) { o.Account = "" }},
+		{"Symbol", false, func(o *order.Order) { o.Instrument.Symbol = "MSFT" }},
+		{"ClientOrderID", false, func(o *order.Order) { o.ClientOrderID = "client-other" }},
+		{"BrokerOrderIDOnceSet", true, func(o *order.Order) { o.BrokerOrderID = "B-other" }},
+		{"BrokerOrderIDClearedOnceSet", true, func(o *order.Order) { o.BrokerOrderID = "" }},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// One store for every case: each uses its own ids.
+			o := sample(10 + i)
+			if tc.acked {
+				o.BrokerOrderID = fmt.Sprintf("B%03d", 10+i)
+			}
+			created := mustCreate(t, s, o)
+			changed := created
+			tc.change(&changed)
+			changed.RawStatus = "changed"
+			_, err := s.Update(ctx(t), changed)
+			wantKind(t, err, errors.ErrInvalidOrder)
+			var oe *errors.OrderError
+			if !errors.As(err, &oe) {
+				t.Errorf("error %v is not an *errors.OrderError", err)
+			}
+			read, err := s.Get(ctx(t), created.LocalID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(created, read, orderCmp); diff != "" {
+				t.Errorf("the refused update stored something (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

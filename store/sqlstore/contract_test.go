@@ -14,6 +14,11 @@ import (
 // packages run them on memory), here on SQLite and PostgreSQL.
 
 func TestOrderStoreContract(t *testing.T) {
+	// The memory store is the reference: run here too, so that a contract
+	// case the memory store fails is seen with the SQL ones.
+	t.Run("memory", func(t *testing.T) {
+		ordertest.StoreContract(t, func(*testing.T) order.Store { return order.NewMemoryStore() })
+	})
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ordertest.StoreContract(t, func(t *testing.T) order.Store { return e.open(t).Orders() })

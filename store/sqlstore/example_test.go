@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
 	"github.com/arbiontrader/arbion/store/sqlstore"
@@ -28,7 +29,7 @@ func Example() {
 	}
 	p, _ := paper.New(paper.Config{})
 	p.SetPrice("AAPL", decimal.RequireFromString("187.25"))
-	tracker, _ := order.NewTracker(order.Config{Broker: p, Store: db.Orders()})
+	tracker, _ := order.NewTracker(order.Config{Broker: p, Store: db.Orders(), Account: "acct-1"})
 	placed, err := tracker.Submit(ctx, order.Request{OrderRequest: broker.OrderRequest{
 		Instrument: broker.Instrument{Symbol: "AAPL", AssetClass: broker.Equity},
 		Side:       broker.Buy, Type: broker.Market, TimeInForce: broker.Day,
@@ -43,8 +44,58 @@ func Example() {
 	// After a restart: the same file, a new tracker, the same order.
 	db, _ = sqlstore.Open(ctx, sqlstore.Config{Dialect: sqlstore.SQLite, DSN: path})
 	defer db.Close()
-	tracker, _ = order.NewTracker(order.Config{Broker: p, Store: db.Orders()})
+	tracker, _ = order.NewTracker(order.Config{Broker: p, Store: db.Orders(), Account: "acct-1"})
 	got, _ := tracker.Get(ctx, placed.LocalID)
 	fmt.Println(got.Status, got.FilledQuantity, got.AvgFillPrice, len(got.Fills))
 	// Output: filled 10 187.25 1
+}
+
+// Replicas that take turns trading an account: each asks for the account's
+// leadership; the one that gets it trades through stores fenced by it, so
+// that if it ever loses the lease (a long pause, a partition) its writes are
+// refused instead of racing the new leader's. The others are standbys.
+func ExampleLease_Lead() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "arbion-example")
+	defer os.RemoveAll(dir)
+	cfg := sqlstore.Config{Dialect: sqlstore.SQLite, DSN: filepath.Join(dir, "bot.db")}
+
+	db, _ := sqlstore.Open(ctx, cfg)
+	defer db.Close()
+	lease, _ := db.Lease(sqlstore.LeaseConfig{})
+	ld, err := lease.Lead(ctx, "acct-1")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p, _ := paper.New(paper.Config{})
+	tracker, _ := order.NewTracker(order.Config{
+		Broker: p, Account: "acct-1",
+		Store:  db.FencedOrders(ld), // writes checked against the lease
+		Leader: ld,                  // sends refused once the lease is lost
+	})
+	_ = tracker
+
+	// A second replica (its own connection) is a standby while ld is held.
+	other, _ := sqlstore.Open(ctx, cfg)
+	defer other.Close()
+	otherLease, _ := other.Lease(sqlstore.LeaseConfig{})
+	_, err = otherLease.Lead(ctx, "acct-1")
+	fmt.Println("standby:", errors.Is(err, errors.ErrNotLeader))
+
+	// Releasing hands the account over at once, with a larger token.
+	first := ld.Token()
+	_ = ld.Release()
+	fmt.Println("released:", errors.Is(ld.Err(), errors.ErrNotLeader))
+	next, err := otherLease.Lead(ctx, "acct-1")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer next.Release()
+	fmt.Println("new leader, larger token:", next.Token() > first)
+	// Output:
+	// standby: true
+	// released: true
+	// new leader, larger token: true
 }

@@ -13,8 +13,9 @@ import (
 )
 
 // Lease is the [stoploss.Lock] on a SQL database: a row per account naming
-// its holder and an expiry. The holder renews it while it works and deletes
-// it on release; a holder that dies stops renewing, and another replica takes
+// its holder and an expiry. The holder renews it while it works and ends
+// it on release (the row stays, expired, so that its fencing token only
+// grows); a holder that dies stops renewing, and another replica takes
 // over once the expiry has passed.
 //
 // A lease row rather than a PostgreSQL advisory lock: an advisory lock
@@ -100,10 +101,7 @@ func (l *Lease) Acquire(ctx context.Context, account string) (held context.Conte
 			<-done
 			// A fresh context: the holder's may already be cancelled, and the
 			// row should go now rather than at its expiry.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_, _ = l.db.sql.ExecContext(rctx, l.db.rebind(
-				"DELETE FROM arbion_leases WHERE name = ? AND holder = ? AND token = ?"), account, holder, token)
+			_ = l.expire(context.WithoutCancel(ctx), account, holder, token)
 		})
 	}
 	return held, release, true, nil
@@ -126,17 +124,34 @@ func (l *Lease) acquire(ctx context.Context, name, holder string) (int64, bool, 
 	return token, true, nil
 }
 
+// expire ends a held lease at once, so that another replica can take it
+// without waiting for the expiry. The row is kept (with an expiry in the
+// past) rather than deleted: its token then only grows, and the next
+// holder's is larger than every earlier one's, which is what fencing
+// relies on.
+func (l *Lease) expire(ctx context.Context, name, holder string, token int64) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := l.db.sql.ExecContext(ctx, l.db.rebind(
+		"UPDATE arbion_leases SET expires_at = ? WHERE name = ? AND holder = ? AND token = ?"),
+		l.stamp(time.Unix(0, 0)), name, holder, token)
+	if err != nil {
+		return &errors.StopLossError{Account: name, Kind: errors.ErrStorage, Reason: "lease release", Err: err}
+	}
+	return nil
+}
+
 // renewLoop extends the lease every RenewEvery until stop or ctx ends. It
-// returns when the lease is lost: another holder has it, or renewals kept
-// failing until the expiry passed.
-func (l *Lease) renewLoop(ctx context.Context, stop <-chan struct{}, name, holder string, token int64) {
+// returns when the lease is lost (another holder has it, or renewals kept
+// failing until the expiry passed), saying why; on stop it returns "".
+func (l *Lease) renewLoop(ctx context.Context, stop <-chan struct{}, name, holder string, token int64) string {
 	expires := l.now().Add(l.ttl)
 	for {
 		select {
 		case <-stop:
-			return
+			return ""
 		case <-ctx.Done():
-			return
+			return "the leader's context ended"
 		case <-l.after(l.every):
 		}
 		now := l.now()
@@ -145,11 +160,11 @@ func (l *Lease) renewLoop(ctx context.Context, stop <-chan struct{}, name, holde
 		case err == nil && held:
 			expires = now.Add(l.ttl)
 		case err == nil:
-			return
+			return "a renewal found the lease expired or held by another replica"
 		case !now.Before(expires):
 			// A failed renewal is retried at the next tick; the expiry, not
 			// one error, decides when the lease is lost.
-			return
+			return "renewals failed until the lease expired: " + err.Error()
 		}
 	}
 }

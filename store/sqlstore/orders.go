@@ -12,13 +12,28 @@ import (
 )
 
 // OrderStore is the [order.Store] on a SQL database. Fills live in a table
-// of their own; a save writes only the fills the stored record lacks.
+// of their own; a save writes only the fills the stored record lacks. Every
+// unique key but the local id holds within an account.
 type OrderStore struct {
 	db *DB
+	// fence, when set, runs first in every write's transaction and refuses
+	// the write (errors.ErrNotLeader) unless the account's lease is still
+	// held: see [DB.FencedOrders].
+	fence *Leadership
 }
 
-// Orders returns the order store of the database.
+// Orders returns the order store of the database. Its writes are not
+// fenced: use it where one process trades each account, and
+// [DB.FencedOrders] where replicas take turns.
 func (db *DB) Orders() *OrderStore { return &OrderStore{db: db} }
+
+// FencedOrders returns the order store whose every write (Create, Update)
+// checks, in its own transaction, that ld still holds its account's lease
+// (the lease row carries ld's fencing token and has not expired by the
+// lease's clock); otherwise the write stores nothing and fails with an
+// *errors.OrderError matching errors.ErrNotLeader. A record of another
+// account than ld's is refused the same way. Reads are not fenced.
+func (db *DB) FencedOrders(ld *Leadership) *OrderStore { return &OrderStore{db: db, fence: ld} }
 
 var _ order.Store = (*OrderStore)(nil)
 
@@ -83,16 +98,29 @@ func (s *OrderStore) Create(ctx context.Context, o order.Order) (order.Order, er
 	o = o.Clone()
 	o.Version = 1
 	err = s.db.inTx(ctx, func(tx *sql.Tx) error {
-		var dup int
+		if err := s.checkFence(ctx, tx, "store create", o); err != nil {
+			return err
+		}
+		// The checks name the clash; the unique indexes (mapped by
+		// storeError) close the race between two writers that both pass
+		// them.
+		var local, client, brokerID int
 		err := tx.QueryRowContext(ctx, s.db.rebind(
-			"SELECT COUNT(*) FROM arbion_orders WHERE local_id = ? OR client_order_id = ?"),
-			o.LocalID, o.ClientOrderID).Scan(&dup)
+			"SELECT "+
+				"(SELECT COUNT(*) FROM arbion_orders WHERE local_id = ?), "+
+				"(SELECT COUNT(*) FROM arbion_orders WHERE account = ? AND client_order_id = ?), "+
+				"(SELECT COUNT(*) FROM arbion_orders WHERE account = ? AND broker_order_id = ? AND broker_order_id <> '')"),
+			o.LocalID, o.Account, o.ClientOrderID, o.Account, o.BrokerOrderID).Scan(&local, &client, &brokerID)
 		if err != nil {
 			return err
 		}
-		if dup > 0 {
-			return &errors.OrderError{Op: "store create", LocalID: o.LocalID, ClientOrderID: o.ClientOrderID,
-				Kind: errors.ErrDuplicateOrder, Reason: "local id or client order id already stored"}
+		switch {
+		case local > 0:
+			return duplicate("store create", o, "local id already stored")
+		case client > 0:
+			return duplicate("store create", o, "client order id already stored for the account")
+		case brokerID > 0:
+			return duplicate("store create", o, "broker order id already held by another record of the account")
 		}
 		cols := strings.Join(orderColumns, ", ") + ", version"
 		marks := strings.Repeat("?, ", len(orderColumns)) + "?"
@@ -117,6 +145,12 @@ func (s *OrderStore) Update(ctx context.Context, o order.Order) (order.Order, er
 	saved := o.Clone()
 	saved.Version = o.Version + 1
 	err = s.db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkFence(ctx, tx, "store update", o); err != nil {
+			return err
+		}
+		if err := s.checkUpdate(ctx, tx, o); err != nil {
+			return err
+		}
 		set := make([]string, 0, len(orderColumns))
 		for _, c := range orderColumns[1:] { // local_id is the key
 			set = append(set, c+" = ?")
@@ -130,6 +164,7 @@ func (s *OrderStore) Update(ctx context.Context, o order.Order) (order.Order, er
 			if err != nil {
 				return err
 			}
+			// A writer that committed since checkUpdate read the row.
 			return s.missOrStale(ctx, tx, o)
 		}
 		var stored int
@@ -149,6 +184,53 @@ func (s *OrderStore) Update(ctx context.Context, o order.Order) (order.Order, er
 	return saved, nil
 }
 
+// checkUpdate refuses an update the way the memory store does, in its
+// order: no such record, a stale version, a change of an immutable field,
+// a broker order id another record of the account holds.
+func (s *OrderStore) checkUpdate(ctx context.Context, tx *sql.Tx, o order.Order) error {
+	var (
+		acct, symbol, client, brokerID string
+		version                        int64
+	)
+	err := tx.QueryRowContext(ctx, s.db.rebind(
+		"SELECT account, symbol, client_order_id, broker_order_id, version FROM arbion_orders WHERE local_id = ?"),
+		o.LocalID).Scan(&acct, &symbol, &client, &brokerID, &version)
+	if err == sql.ErrNoRows {
+		return &errors.OrderError{Op: "store update", LocalID: o.LocalID, Kind: errors.ErrOrderNotFound}
+	}
+	if err != nil {
+		return err
+	}
+	invalid := func(reason string) error {
+		return &errors.OrderError{Op: "store update", LocalID: o.LocalID, ClientOrderID: o.ClientOrderID,
+			OrderID: o.BrokerOrderID, Symbol: o.Instrument.Symbol, Kind: errors.ErrInvalidOrder, Reason: reason}
+	}
+	switch {
+	case version != o.Version:
+		return &errors.OrderError{Op: "store update", LocalID: o.LocalID, ClientOrderID: o.ClientOrderID,
+			Kind: errors.ErrStaleVersion, Reason: fmt.Sprintf("saved with version %d, stored %d", o.Version, version)}
+	case o.ClientOrderID != client:
+		return invalid("the client order id of a record cannot change")
+	case o.Account != acct || o.Instrument.Symbol != symbol:
+		return invalid("the account and symbol of a record cannot change")
+	case o.BrokerOrderID == brokerID:
+		return nil
+	case brokerID != "":
+		return invalid("the broker order id of a record cannot change once set")
+	}
+	var holder string
+	err = tx.QueryRowContext(ctx, s.db.rebind(
+		"SELECT local_id FROM arbion_orders WHERE account = ? AND broker_order_id = ? AND local_id <> ?"),
+		o.Account, o.BrokerOrderID, o.LocalID).Scan(&holder)
+	switch {
+	case err == sql.ErrNoRows:
+		return nil
+	case err != nil:
+		return err
+	}
+	return duplicate("store update", o, "broker order id already held by record "+holder)
+}
+
 // missOrStale tells an update that matched no row apart: no such order, or a
 // stale version.
 func (s *OrderStore) missOrStale(ctx context.Context, tx *sql.Tx, o order.Order) error {
@@ -163,6 +245,29 @@ func (s *OrderStore) missOrStale(ctx context.Context, tx *sql.Tx, o order.Order)
 	}
 	return &errors.OrderError{Op: "store update", LocalID: o.LocalID, ClientOrderID: o.ClientOrderID,
 		Kind: errors.ErrStaleVersion, Reason: fmt.Sprintf("saved with version %d, stored %d", o.Version, version)}
+}
+
+// checkFence refuses the write unless the store is unfenced or its
+// leadership still holds the record's account.
+func (s *OrderStore) checkFence(ctx context.Context, tx *sql.Tx, op string, o order.Order) error {
+	if s.fence == nil {
+		return nil
+	}
+	err := s.fence.check(ctx, tx, o.Account)
+	if err == nil {
+		return nil
+	}
+	kind := errors.ErrStorage
+	if errors.Is(err, errors.ErrNotLeader) {
+		kind = errors.ErrNotLeader
+	}
+	return &errors.OrderError{Op: op, LocalID: o.LocalID, ClientOrderID: o.ClientOrderID,
+		OrderID: o.BrokerOrderID, Symbol: o.Instrument.Symbol, Kind: kind, Err: err}
+}
+
+func duplicate(op string, o order.Order, reason string) error {
+	return &errors.OrderError{Op: op, LocalID: o.LocalID, ClientOrderID: o.ClientOrderID,
+		OrderID: o.BrokerOrderID, Symbol: o.Instrument.Symbol, Kind: errors.ErrDuplicateOrder, Reason: reason}
 }
 
 // insertFills writes fills numbered from first in one statement.
@@ -187,41 +292,41 @@ func insertFills(ctx context.Context, db *DB, tx *sql.Tx, localID string, fills 
 
 // Get implements [order.Store].
 func (s *OrderStore) Get(ctx context.Context, localID string) (order.Order, error) {
-	return s.one(ctx, "get", "local_id = ?", localID)
+	return s.one(ctx, "get", localID, "local_id = ?", localID)
 }
 
 // ByClientOrderID implements [order.Store].
-func (s *OrderStore) ByClientOrderID(ctx context.Context, id string) (order.Order, error) {
-	return s.one(ctx, "by client order id", "client_order_id = ?", id)
+func (s *OrderStore) ByClientOrderID(ctx context.Context, account, id string) (order.Order, error) {
+	return s.one(ctx, "by client order id", id, "account = ? AND client_order_id = ?", account, id)
 }
 
-// ByBrokerOrderID implements [order.Store]: the earliest created of the
-// records that carry the id.
-func (s *OrderStore) ByBrokerOrderID(ctx context.Context, id string) (order.Order, error) {
+// ByBrokerOrderID implements [order.Store].
+func (s *OrderStore) ByBrokerOrderID(ctx context.Context, account, id string) (order.Order, error) {
 	if id == "" {
-		return order.Order{}, &errors.OrderError{Op: "store by broker order id", Kind: errors.ErrOrderNotFound}
+		return order.Order{}, &errors.OrderError{Op: "store by broker order id", Kind: errors.ErrOrderNotFound,
+			Reason: "no order with an empty broker order id"}
 	}
-	return s.one(ctx, "by broker order id", "broker_order_id = ?", id)
+	return s.one(ctx, "by broker order id", id, "account = ? AND broker_order_id = ?", account, id)
 }
 
 // BySymbol implements [order.Store].
-func (s *OrderStore) BySymbol(ctx context.Context, symbol string) ([]order.Order, error) {
-	return s.many(ctx, "symbol = ?", symbol)
+func (s *OrderStore) BySymbol(ctx context.Context, account, symbol string) ([]order.Order, error) {
+	return s.many(ctx, "account = ? AND symbol = ?", account, symbol)
 }
 
-// Open implements [order.Store]: every non-terminal order and its fills in
-// two queries, however many there are.
-func (s *OrderStore) Open(ctx context.Context) ([]order.Order, error) {
-	return s.many(ctx, "NOT terminal")
+// Open implements [order.Store]: every non-terminal order of the account
+// and their fills in two queries, however many there are.
+func (s *OrderStore) Open(ctx context.Context, account string) ([]order.Order, error) {
+	return s.many(ctx, "account = ? AND NOT terminal", account)
 }
 
-func (s *OrderStore) one(ctx context.Context, op, where string, arg string) (order.Order, error) {
-	os, err := s.selectOrders(ctx, where+" ORDER BY seq LIMIT 1", arg)
+func (s *OrderStore) one(ctx context.Context, op, id, where string, args ...any) (order.Order, error) {
+	os, err := s.selectOrders(ctx, where+" ORDER BY seq LIMIT 1", args...)
 	if err != nil {
 		return order.Order{}, storeError("store "+op, order.Order{}, err)
 	}
 	if len(os) == 0 {
-		return order.Order{}, &errors.OrderError{Op: "store " + op, Reason: arg, Kind: errors.ErrOrderNotFound}
+		return order.Order{}, &errors.OrderError{Op: "store " + op, Reason: "no order with id " + id, Kind: errors.ErrOrderNotFound}
 	}
 	return os[0], nil
 }
@@ -293,13 +398,19 @@ func (s *OrderStore) loadFills(ctx context.Context, tx *sql.Tx, where string, ar
 	return rows.Err()
 }
 
-// storeError keeps a typed error as it is and classifies a database failure
-// as errors.ErrStorage.
+// storeError keeps a typed error as it is, classifies a unique-key
+// violation (two writers racing past the checks) as
+// errors.ErrDuplicateOrder and any other database failure as
+// errors.ErrStorage.
 func storeError(op string, o order.Order, err error) error {
 	var oe *errors.OrderError
 	if errors.As(err, &oe) {
 		return err
 	}
+	kind := errors.ErrStorage
+	if uniqueViolation(err) {
+		kind = errors.ErrDuplicateOrder
+	}
 	return &errors.OrderError{Op: op, LocalID: o.LocalID, ClientOrderID: o.ClientOrderID,
-		Kind: errors.ErrStorage, Err: err}
+		OrderID: o.BrokerOrderID, Symbol: o.Instrument.Symbol, Kind: kind, Err: err}
 }

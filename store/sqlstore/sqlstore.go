@@ -1,7 +1,20 @@
 // Package sqlstore keeps arbion's state in a SQL database: the order
-// tracker's [order.Store], the stop-loss supervisor's [stoploss.Store] and the
-// lease ([stoploss.Lock]) that lets one supervisor act per account across
-// replicas.
+// tracker's [order.Store] ([DB.Orders]), the stop-loss supervisor's
+// [stoploss.Store] ([DB.Protections]), the risk engine's
+// [risk.StateStore] ([DB.TradingStates]) and the lease ([DB.Lease]) that
+// lets one replica act per account.
+//
+// Every record is scoped by account: several accounts, at several brokers,
+// may share one database, and their order ids (client and broker) may
+// repeat across accounts.
+//
+// Replicas that take turns trading an account use [Lease.Lead]: the
+// [Leadership] it returns is renewed in the background, satisfies
+// [order.Leader] (the tracker sends nothing once it is lost), and fences
+// the stores built from it ([DB.FencedOrders], [DB.FencedProtections]):
+// every write checks, in its own transaction, that the lease row still
+// carries the leadership's fencing token, so a replica that lost the lease
+// without noticing yet cannot overwrite the new leader's records.
 //
 // Two engines, one implementation over database/sql:
 //
@@ -24,9 +37,14 @@ import (
 	"strings"
 
 	"github.com/arbiontrader/arbion/errors"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite"               // registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
+
+// pgUniqueViolation is PostgreSQL's SQLSTATE for a unique-key violation.
+const pgUniqueViolation = "23505"
 
 // Dialect names a database engine.
 type Dialect string
@@ -149,4 +167,16 @@ func (db *DB) rebind(query string) string {
 
 func configError(reason string) error {
 	return fmt.Errorf("sqlstore: %s: %w", reason, errors.ErrConfiguration)
+}
+
+// uniqueViolation reports whether err is a driver's unique-key (or primary
+// key) violation: SQLite's SQLITE_CONSTRAINT_UNIQUE or
+// SQLITE_CONSTRAINT_PRIMARYKEY, PostgreSQL's SQLSTATE 23505.
+func uniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == pgUniqueViolation
 }

@@ -194,7 +194,7 @@ func TestOpenReadsManyOrdersInFewQueries(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			open, err := s.Open(t.Context())
+			open, err := s.Open(t.Context(), "acct")
 			if err != nil {
 				t.Fatal(err)
 			}
