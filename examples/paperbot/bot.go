@@ -311,7 +311,7 @@ func assetClass(symbol string) broker.AssetClass {
 // up with it, and acts on the strategy's signal.
 func (bt *bot) step(ctx context.Context, i int, price decimal.Decimal) (signalKind, error) {
 	bt.now = epoch.Add(time.Duration(i) * time.Minute)
-	if err := bt.newDay(); err != nil {
+	if err := bt.newDay(ctx); err != nil {
 		return hold, err
 	}
 	if err := bt.broker.SetPrice(bt.in.Symbol, price); err != nil {
@@ -346,7 +346,7 @@ func (bt *bot) step(ctx context.Context, i int, price decimal.Decimal) (signalKi
 
 // newDay resets the daily P&L and lifts a halt the daily loss caused: the
 // bot is the host that decides a loss limit is per day.
-func (bt *bot) newDay() error {
+func (bt *bot) newDay(ctx context.Context) error {
 	if !bt.pnl.roll(bt.now) || !bt.haltedByLoss {
 		return nil
 	}

@@ -216,7 +216,7 @@ func ordersIn(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	orders, err := db.Orders().BySymbol(ctx, defaultConfig().Symbol)
+	orders, err := db.Orders().BySymbol(ctx, account, defaultConfig().Symbol)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestRefusedOrdersAreNotSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	orders, err := db.Orders().BySymbol(context.Background(), cfg.Symbol)
+	orders, err := db.Orders().BySymbol(context.Background(), account, cfg.Symbol)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,8 +365,9 @@ func TestConfigRefused(t *testing.T) {
 	}
 }
 
-// TestForeignDatabaseRefused: a database holding orders but no paperbot
-// progress is not traded on.
+// TestForeignDatabaseRefused: a database holding orders of the paperbot's
+// account but no paperbot progress is not traded on. (Orders of other
+// accounts are no concern: the stores are scoped by account.)
 func TestForeignDatabaseRefused(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "other.db")
@@ -374,7 +375,7 @@ func TestForeignDatabaseRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = db.Orders().Create(ctx, order.Order{LocalID: "l1", ClientOrderID: "c1", Account: "x",
+	_, err = db.Orders().Create(ctx, order.Order{LocalID: "l1", ClientOrderID: "c1", Account: account,
 		Instrument: broker.Instrument{Symbol: "AAPL", AssetClass: broker.Equity}, Side: broker.Buy, Type: broker.Market,
 		Quantity: d("1"), TimeInForce: broker.Day, Status: broker.StatusPendingNew})
 	db.Close()
