@@ -171,6 +171,8 @@ type session struct {
 var (
 	_ broker.Broker         = (*Broker)(nil)
 	_ broker.OrderFinder    = (*Broker)(nil)
+	_ broker.OrderLister    = (*Broker)(nil)
+	_ broker.OrderChecker   = (*Broker)(nil)
 	_ broker.HealthReporter = (*Broker)(nil)
 )
 
