@@ -137,7 +137,9 @@ func TestCheckOrderRefusesBeforeSending(t *testing.T) {
 		mod  func(*broker.OrderRequest)
 		kind errors.Kind
 	}{
-		{"market IOC", func(r *broker.OrderRequest) { r.Type, r.LimitPrice, r.TimeInForce = broker.Market, dec("0"), broker.IOC }, errors.ErrNotSupported},
+		{"market IOC", func(r *broker.OrderRequest) {
+			r.Type, r.LimitPrice, r.TimeInForce = broker.Market, dec("0"), broker.IOC
+		}, errors.ErrNotSupported},
 		{"stop FOK", func(r *broker.OrderRequest) {
 			r.Type, r.LimitPrice, r.StopPrice, r.TimeInForce = broker.Stop, dec("0"), dec("90"), broker.FOK
 		}, errors.ErrNotSupported},
