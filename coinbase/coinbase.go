@@ -137,9 +137,11 @@ type Config struct {
 	// listing per holding on every Positions call. Off: AvgCost is zero
 	// (Coinbase reports no cost basis).
 	CostBasisFromFills bool
-	// FindMaxOrders bounds how many recent orders FindOrder scans for a
-	// client order id. Default 5000.
-	FindMaxOrders int
+	// AccountID names the account this adapter trades, as the host's
+	// records do (broker.FindQuery.Account); FindOrder refuses a query for
+	// another account. Default: RetailPortfolioID with OAuth, else unset
+	// (and a query naming an account is refused: the adapter cannot tell).
+	AccountID string
 	// Retry is httpx's retry policy for idempotent requests.
 	Retry httpx.RetryPolicy
 	// Now is the clock (JWT nbf/exp, GTD end times, caches). Default
@@ -175,13 +177,15 @@ func (c Config) LogValue() slog.Value {
 }
 
 // Broker is one Coinbase Advanced Trade portfolio. It implements
-// broker.Broker, broker.OrderFinder and broker.HealthReporter, and is safe
+// broker.Broker, broker.OrderFinder, broker.OrderLister, broker.OrderChecker
+// and broker.HealthReporter, and is safe
 // for concurrent use.
 type Broker struct {
 	cfg      Config
 	http     *httpx.Client
 	base     *url.URL
 	signer   *jwtSigner // nil with OAuth
+	scrub    *scrubber  // secrets to cut from response text
 	products productCache
 	logger   *slog.Logger
 
@@ -196,6 +200,8 @@ type Broker struct {
 var (
 	_ broker.Broker         = (*Broker)(nil)
 	_ broker.OrderFinder    = (*Broker)(nil)
+	_ broker.OrderLister    = (*Broker)(nil)
+	_ broker.OrderChecker   = (*Broker)(nil)
 	_ broker.HealthReporter = (*Broker)(nil)
 )
 
@@ -212,6 +218,7 @@ func New(cfg Config) (*Broker, error) {
 		return nil, configError("BaseURL %q is not an absolute http(s) URL", cfg.BaseURL)
 	}
 	b.base = base
+	b.scrub = newScrubber(cfg.Credentials.PrivateKey)
 	if cfg.OAuth == nil {
 		if b.signer, err = newJWTSigner(cfg.Credentials, b.serverNow, cfg.Random); err != nil {
 			return nil, err
@@ -223,7 +230,7 @@ func New(cfg Config) (*Broker, error) {
 		HTTPClient:  cfg.HTTPClient,
 		Buckets:     map[string]httpx.Bucket{bucketPrivate: {Rate: rate.Limit(cfg.RequestsPerSecond), Burst: max(1, int(cfg.RequestsPerSecond))}},
 		Retry:       cfg.Retry,
-		DecodeError: decodeError,
+		DecodeError: b.decodeError,
 		Authorize:   b.authorize,
 		Observer:    b.observe,
 		Logger:      cfg.Logger,
@@ -244,7 +251,7 @@ func (c *Config) applyDefaults() error {
 	case c.OAuth == nil && c.RetailPortfolioID != "":
 		return configError("RetailPortfolioID is for OAuth only; an API key trades in its own portfolio")
 	case c.RequestsPerSecond < 0 || c.QuoteBatchSize < 0 || c.OrdersPageSize < 0 || c.FillsPageSize < 0 ||
-		c.ProductTTL < 0 || c.DayDuration < 0 || c.FindMaxOrders < 0 || c.RoundingTolerance.IsNegative():
+		c.ProductTTL < 0 || c.DayDuration < 0 || c.RoundingTolerance.IsNegative():
 		return configError("negative value in config")
 	case c.OrdersPageSize > 1000 || c.FillsPageSize > 1000:
 		return configError("page sizes are at most 1000")
@@ -261,7 +268,6 @@ func (c *Config) applyDefaults() error {
 	setDefault(&c.FillsPageSize, DefaultFillsPageSize)
 	setDefault(&c.ProductTTL, DefaultProductTTL)
 	setDefault(&c.DayDuration, DefaultDayDuration)
-	setDefault(&c.FindMaxOrders, 5000)
 	if c.RoundingTolerance.IsZero() {
 		c.RoundingTolerance = decimal.New(1, -3)
 	}
@@ -332,12 +338,17 @@ func (b *Broker) SyncClock(ctx context.Context) (time.Duration, error) {
 // access token.
 func (b *Broker) authorize(ctx context.Context, req *http.Request) error {
 	if b.signer == nil {
-		return b.cfg.OAuth.Authorize(ctx, req)
+		if err := b.cfg.OAuth.Authorize(ctx, req); err != nil {
+			return err
+		}
+		b.scrub.remember(req.Header.Get("Authorization"))
+		return nil
 	}
 	tok, err := b.signer.sign(req.Method, req.URL.Host, req.URL.EscapedPath())
 	if err != nil {
 		return err
 	}
+	b.scrub.remember(tok)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	return nil
 }

@@ -127,10 +127,30 @@ func orderFromWire(w wireOrder) (broker.Order, bool) {
 	shape, ok := w.OrderConfiguration.shape()
 	o.Type, o.TimeInForce = shape.typ, shape.tif
 	o.Quantity, o.LimitPrice, o.StopPrice = shape.size, shape.limitPrice, shape.stopPrice
-	if w.SizeInQuote || shape.quoteSize.IsPositive() && shape.size.IsZero() {
+	quoteSized := w.SizeInQuote || shape.quoteSize.IsPositive() && shape.size.IsZero()
+	if quoteSized {
 		o.Quantity = o.FilledQuantity
 	}
+	o.LeavesQuantity = leaves(o, quoteSized)
+	o.LastFillAt = w.LastFillTime.Time
 	return o, ok
+}
+
+// leaves derives the working quantity: Coinbase's REST orders carry no
+// leaves field. A terminal order leaves nothing; a base-sized one leaves its
+// base size less what filled. A quote-sized order asked for an amount of
+// quote currency, so what it leaves is unknown in base units: it is left
+// zero, and Order.Remaining falls back to Quantity less FilledQuantity
+// (zero here too, since Quantity is what filled); read status and
+// completion_percentage for such orders instead.
+func leaves(o broker.Order, quoteSized bool) decimal.Decimal {
+	if o.Status.Terminal() || quoteSized {
+		return decimal.Zero
+	}
+	if r := o.Quantity.Sub(o.FilledQuantity); r.IsPositive() {
+		return r
+	}
+	return decimal.Zero
 }
 
 func joinNonEmpty(a, b string) string {

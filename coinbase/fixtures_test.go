@@ -146,6 +146,8 @@ func TestFixtureGetOrderFilled(t *testing.T) {
 		Status: broker.StatusFilled, RawStatus: "FILLED", FilledQuantity: dec("0.45646728"),
 		AvgFillPrice: dec("24442.5"), Fees: dec("11.1572014914"),
 		CreatedAt: at("2023-08-23T17:42:11.993544Z"), UpdatedAt: at("2023-08-23T17:42:30.336265Z"),
+		// Filled: nothing leaves; the last execution is last_fill_time.
+		LeavesQuantity: decimal.Zero, LastFillAt: at("2023-08-23T17:42:30.336265Z"),
 	}
 	if diff := cmp.Diff(want, got, decimalEq); diff != "" {
 		t.Errorf("order (-want +got):\n%s", diff)
@@ -170,6 +172,8 @@ func TestFixtureGetOrderOpenLegacyShape(t *testing.T) {
 		Type: broker.Limit, TimeInForce: broker.GTC, Quantity: dec("0.2"), LimitPrice: dec("0.006"),
 		Status: broker.StatusNew, RawStatus: "OPEN", CreatedAt: at("2023-01-16T23:37:23.947030Z"),
 		UpdatedAt: at("2023-01-16T23:37:23.947030Z"),
+		// Open, nothing filled: the whole base size is working.
+		LeavesQuantity: dec("0.2"),
 	}
 	if diff := cmp.Diff(want, got, decimalEq); diff != "" {
 		t.Errorf("order (-want +got):\n%s", diff)
@@ -193,6 +197,8 @@ func TestFixtureListOrdersQuoteSized(t *testing.T) {
 		Status: broker.StatusFilled, RawStatus: "FILLED", FilledQuantity: dec("0.000297920684505"),
 		AvgFillPrice: dec("21220.6399999973697697"), Fees: dec("0.0379324055666004"),
 		CreatedAt: at("2023-01-18T01:37:37.975552Z"), UpdatedAt: at("2023-01-18T01:37:37.975552Z"),
+		// Terminal and quote-sized: nothing leaves.
+		LeavesQuantity: decimal.Zero,
 	}
 	if diff := cmp.Diff(want, got, decimalEq); diff != "" {
 		t.Errorf("order (-want +got):\n%s", diff)
@@ -291,5 +297,31 @@ func TestFixtureErrorResponses(t *testing.T) {
 			t.Errorf("entry %d (%d): got %s %q %s, want %s %q %s", i, e.HTTPStatus, be.Code, be.Message, be.Kind,
 				want[i].code, want[i].message, want[i].kind)
 		}
+	}
+}
+
+// TestLeavesIsDerived: Coinbase sends no leaves field; it is the base size
+// less what filled on a working order, zero on a terminal one, and zero on
+// a quote-sized one (unknown in base units).
+func TestLeavesIsDerived(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       decimal.Decimal
+	}{
+		{"open partial", `{"order_id":"a","status":"OPEN","filled_size":"0.05","order_configuration":{"limit_limit_gtc":{"base_size":"0.2","limit_price":"1"}}}`, dec("0.15")},
+		{"cancelled partial", `{"order_id":"a","status":"CANCELLED","filled_size":"0.05","order_configuration":{"limit_limit_gtc":{"base_size":"0.2","limit_price":"1"}}}`, decimal.Zero},
+		{"open quote-sized", `{"order_id":"a","status":"OPEN","filled_size":"0.001","size_in_quote":true,"order_configuration":{"market_market_ioc":{"quote_size":"10"}}}`, decimal.Zero},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var w wireOrder
+			if err := json.Unmarshal([]byte(tc.body), &w); err != nil {
+				t.Fatal(err)
+			}
+			o, _ := orderFromWire(w)
+			if !o.LeavesQuantity.Equal(tc.want) {
+				t.Errorf("leaves %s, want %s", o.LeavesQuantity, tc.want)
+			}
+		})
 	}
 }

@@ -161,11 +161,11 @@ func (b *Broker) prepareEdit(ctx context.Context, orderID string, req broker.Ord
 		return wireOrder{}, edit{}, &errors.OrderError{Op: "replace", OrderID: orderID,
 			ClientOrderID: req.ClientOrderID, Symbol: req.Instrument.Symbol, Reason: reason, Kind: kind}
 	}
-	if err := req.Validate(); err != nil {
+	if err := validateEdit(req); err != nil {
 		return wireOrder{}, edit{}, err
 	}
-	if req.Type != broker.Limit && req.Type != broker.StopLimit {
-		return fail(errors.ErrNotSupported, "coinbase edits limit and stop-limit orders only")
+	if err := b.CheckReplace(req); err != nil {
+		return wireOrder{}, edit{}, err
 	}
 	w, err := b.getWireOrder(ctx, orderID)
 	if err != nil {
@@ -177,6 +177,9 @@ func (b *Broker) prepareEdit(ctx context.Context, orderID string, req broker.Ord
 		return fail(errors.ErrOrderNotCancelable, "order is "+o.Status.String())
 	case o.Instrument.Symbol != req.Instrument.Symbol || o.Side != req.Side || o.Type != req.Type:
 		return fail(errors.ErrInvalidOrder, "an edit changes size and price only; symbol, side and type must match the order")
+	}
+	if reason := uneditable(w); reason != "" {
+		return fail(errors.ErrNotSupported, reason)
 	}
 	p, err := b.Product(ctx, w.ProductID)
 	if err != nil {
@@ -196,6 +199,32 @@ func (b *Broker) prepareEdit(ctx context.Context, orderID string, req broker.Ord
 		}
 	}
 	return w, e, nil
+}
+
+// validateEdit validates req except its ClientOrderID, which an edit does
+// not use (Coinbase keeps the order's own): an id that would not do for a
+// new order must not block moving a protective stop.
+func validateEdit(req broker.OrderRequest) error {
+	if broker.ValidateClientOrderID(req.ClientOrderID) != nil {
+		req.ClientOrderID = "unusedbyanedit"
+	}
+	return req.Validate()
+}
+
+// uneditable says why Coinbase would refuse to edit the working order w
+// (documented edit failures), or "" if it would not.
+func uneditable(w wireOrder) string {
+	c := w.OrderConfiguration
+	shape, _ := c.shape()
+	switch {
+	case w.SizeInQuote || shape.quoteSize.IsPositive():
+		return "size: a quote-sized order cannot be edited (SIZE_IN_QUOTE_EDITS_NOT_ALLOWED)"
+	case c != nil && (c.BracketGTC != nil || c.BracketGTD != nil):
+		return "type: a bracket order cannot be edited (ONLY_LIMIT_ORDER_EDITS_SUPPORTED)"
+	case shape.typ == broker.Limit && c != nil && c.LimitGTC == nil:
+		return "time_in_force: only good-till-cancelled limit orders can be edited, this one is " + shape.tif.String()
+	}
+	return ""
 }
 
 // EditPreview is Coinbase's estimate of an edit, with the reasons it would

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -109,20 +110,12 @@ func (b *Broker) buildCreate(ctx context.Context, req broker.OrderRequest, opts 
 	if err := req.Validate(); err != nil {
 		return wireCreateOrder{}, Product{}, err
 	}
-	var side string
-	switch {
-	case req.Instrument.AssetClass != broker.Crypto:
-		return wireCreateOrder{}, Product{}, invalid(req, errors.ErrNotSupported, "coinbase trades crypto only, not %s", req.Instrument.AssetClass)
-	case req.Side == broker.Buy:
-		side = "BUY"
-	case req.Side == broker.Sell:
-		side = "SELL"
-	default:
-		return wireCreateOrder{}, Product{}, invalid(req, errors.ErrNotSupported, "spot cannot %s: no shorting on Coinbase spot", req.Side)
+	if err := b.CheckOrder(req); err != nil {
+		return wireCreateOrder{}, Product{}, err
 	}
-	if req.Type == broker.Stop || req.Type == broker.TrailingStop {
-		return wireCreateOrder{}, Product{}, invalid(req, errors.ErrNotSupported,
-			"coinbase spot has no %s orders; use stop_limit", req.Type)
+	side := "SELL"
+	if req.Side == broker.Buy {
+		side = "BUY"
 	}
 	p, err := b.tradableProduct(ctx, req.Instrument.Symbol, req.Type == broker.Market)
 	if err != nil {
@@ -213,10 +206,7 @@ func (b *Broker) endTime(req broker.OrderRequest, opts PlaceOptions) (string, bo
 // stop entry (STOP_UP). The stop is rounded toward triggering earlier, the
 // limit in the limit's safe direction.
 func stopLimit(req broker.OrderRequest, r rounder, size decimal.Decimal, endTime string, gtd bool) (wireOrderConfig, error) {
-	buy := req.Side.IsBuy()
-	if req.TimeInForce == broker.IOC || req.TimeInForce == broker.FOK {
-		return wireOrderConfig{}, invalid(req, errors.ErrInvalidOrder, "a stop-limit order is gtc or good-till-date, not %s", req.TimeInForce)
-	}
+	buy := req.Side.IsBuy() // IOC and FOK were refused by CheckOrder
 	limit, err := r.price("limit price", req.LimitPrice, buy)
 	if err != nil {
 		return wireOrderConfig{}, err
@@ -262,6 +252,7 @@ func (b *Broker) submit(ctx context.Context, body wireCreateOrder, p Product) (b
 		return broker.Ack{}, fmt.Errorf("coinbase: encoding the order: %w", errors.ErrInvalidOrder)
 	}
 	var lastErr error
+	sent := b.now()
 	for attempt := 0; attempt <= createResends; attempt++ {
 		ack, retried, err := b.createOnce(ctx, raw, body)
 		if err == nil {
@@ -281,7 +272,7 @@ func (b *Broker) submit(ctx context.Context, body wireCreateOrder, p Product) (b
 		}
 	}
 	if ctx.Err() == nil {
-		if o, err := b.findByClientID(ctx, p, body.ClientOrderID); err == nil {
+		if o, err := b.findPlaced(ctx, body.ClientOrderID, sent); err == nil {
 			return broker.Ack{OrderID: o.OrderID, ClientOrderID: body.ClientOrderID, Status: o.Status,
 				RawStatus: o.RawStatus, AcceptedAt: o.CreatedAt}, nil
 		}
@@ -323,6 +314,7 @@ func (b *Broker) createOnce(ctx context.Context, raw []byte, body wireCreateOrde
 	}
 	if !*out.Success {
 		code, message := createFailure(out.ErrorResponse)
+		code, message = b.scrub.scrub(code), b.scrub.scrub(message)
 		kind := failureKind(code)
 		var refusal error = &errors.OrderError{Op: "place", ClientOrderID: body.ClientOrderID, Symbol: body.ProductID,
 			Reason: firstNonEmpty(message, code), Kind: kind,
@@ -366,43 +358,103 @@ func (b *Broker) verifyCreated(ctx context.Context, ack broker.Ack, body wireCre
 	return ack, nil
 }
 
-// FindOrder finds the order placed with req's ClientOrderID among the
-// product's recent orders (at most Config.FindMaxOrders). Not found is an
-// error matching errors.ErrOrderNotFound; right after a placement that is
-// no proof that the order does not exist.
-func (b *Broker) FindOrder(ctx context.Context, req broker.OrderRequest) (broker.Order, error) {
-	if req.ClientOrderID == "" {
-		return broker.Order{}, invalid(req, errors.ErrInvalidOrder, "client order id is empty")
+// FindOrder looks for the order a lost placement may have created: the
+// orders Coinbase entered within [q.From, q.To] (start_date/end_date, every
+// page to the end of the cursor) whose client_order_id is the request's.
+// Coinbase keeps client order ids, so there is at most one candidate. The
+// request is not validated (it may have been placed under older rules) and
+// nothing found is remembered. Complete is true only when every page of the
+// window was read; a failed page is an error, never a short answer.
+func (b *Broker) FindOrder(ctx context.Context, q broker.FindQuery) (broker.FindResult, error) {
+	if err := b.checkAccount(q.Account); err != nil {
+		return broker.FindResult{}, err
 	}
-	p, err := b.Product(ctx, req.Instrument.Symbol)
-	if err != nil {
-		return broker.Order{}, err
+	id := q.Request.ClientOrderID
+	if id == "" {
+		// Coinbase never holds an order without a client_order_id, so no
+		// listing could identify one: nothing to report, and no proof.
+		return broker.FindResult{}, nil
 	}
-	return b.findByClientID(ctx, p, req.ClientOrderID)
-}
-
-func (b *Broker) findByClientID(ctx context.Context, p Product, clientID string) (broker.Order, error) {
-	q := url.Values{"product_ids": append([]string{p.ID}, p.AliasTo...)}
-	var found *wireOrder
-	scanned := 0
-	err := b.eachOrderPage(ctx, "find order", q, func(page []wireOrder) bool {
-		for i := range page {
-			if page[i].ClientOrderID == clientID {
-				found = &page[i]
-				return false
+	var res broker.FindResult
+	err := b.eachOrderPage(ctx, "find order", windowQuery(q.From, q.To), func(page []wireOrder) bool {
+		for _, w := range page {
+			if w.ClientOrderID == id {
+				res.Candidates = append(res.Candidates, b.order(w))
 			}
 		}
-		scanned += len(page)
-		return scanned < b.cfg.FindMaxOrders
+		return true
 	})
+	if err != nil {
+		return broker.FindResult{}, err
+	}
+	sortOldestFirst(res.Candidates)
+	res.Complete = true
+	return res, nil
+}
+
+// windowQuery selects orders created within [from, to]: start_date is
+// inclusive and end_date exclusive, both at whole seconds here, so the
+// window is widened outward to the second (a wider scan only costs time).
+func windowQuery(from, to time.Time) url.Values {
+	q := url.Values{}
+	if !from.IsZero() {
+		q.Set("start_date", from.UTC().Truncate(time.Second).Format(time.RFC3339))
+	}
+	if !to.IsZero() {
+		q.Set("end_date", to.UTC().Truncate(time.Second).Add(time.Second).Format(time.RFC3339))
+	}
+	return q
+}
+
+// checkAccount refuses a query meant for another account. An adapter that
+// does not know its own account cannot tell, so it refuses too.
+func (b *Broker) checkAccount(account string) error {
+	if account == "" || account == b.accountID() {
+		return nil
+	}
+	reason := fmt.Sprintf("query for account %q, this adapter trades %q", account, b.accountID())
+	if b.accountID() == "" {
+		reason = fmt.Sprintf("query for account %q, and Config.AccountID is not set", account)
+	}
+	return &errors.BrokerError{Broker: brokerName, Op: "find order", Message: reason, Kind: errors.ErrConfiguration}
+}
+
+// accountID is the account this adapter answers for.
+func (b *Broker) accountID() string {
+	if b.cfg.AccountID != "" {
+		return b.cfg.AccountID
+	}
+	return b.cfg.RetailPortfolioID
+}
+
+func sortOldestFirst(os []broker.Order) {
+	slices.SortStableFunc(os, func(a, c broker.Order) int {
+		if n := a.CreatedAt.Compare(c.CreatedAt); n != 0 {
+			return n
+		}
+		return strings.Compare(a.OrderID, c.OrderID)
+	})
+}
+
+// placeLookback is how far before a create's first attempt the fallback
+// lookup starts, for a local clock behind Coinbase's.
+const placeLookback = 5 * time.Minute
+
+// findPlaced settles a create whose answers were lost: the order under the
+// client id among those entered since the first attempt (less the skew
+// allowed). Not found is errors.ErrOrderNotFound, which right after a
+// placement proves nothing: the caller reports the outcome as unknown.
+func (b *Broker) findPlaced(ctx context.Context, clientID string, sent time.Time) (broker.Order, error) {
+	res, err := b.FindOrder(ctx, broker.FindQuery{Request: broker.OrderRequest{ClientOrderID: clientID},
+		From: sent.Add(-placeLookback), To: b.now().Add(placeLookback)})
 	if err != nil {
 		return broker.Order{}, err
 	}
-	if found == nil {
-		return broker.Order{}, &errors.OrderError{Op: "find", ClientOrderID: clientID, Symbol: p.ID,
+	if len(res.Candidates) == 0 {
+		return broker.Order{}, &errors.OrderError{Op: "find", ClientOrderID: clientID,
 			Reason: "no order with this client order id", Kind: errors.ErrOrderNotFound}
 	}
-	return b.order(*found), nil
+	return res.Candidates[0], nil
 }
 
 // order maps a wire order and reports an unknown status or configuration.
@@ -486,18 +538,92 @@ func attachFills(o *broker.Order, execs []Execution) bool {
 	return diff.IsZero()
 }
 
-// OpenOrders lists every working order (order_status=OPEN, all pages).
+// openListingCap is the most OPEN orders Coinbase returns to one listing
+// (reference text): a listing that reaches it may have been cut short.
+const openListingCap = 1000
+
+// OpenOrders lists every working order (order_status=OPEN, all pages). A
+// listing that fails or may have been cut short matches
+// errors.ErrIncompleteListing.
 func (b *Broker) OpenOrders(ctx context.Context) ([]broker.Order, error) {
+	return b.Orders(ctx, broker.OrderQuery{Filter: broker.FilterOpen})
+}
+
+// Orders lists the orders q selects, oldest first, reading every page:
+// order_status from the filter, start_date/end_date from the window (which
+// Coinbase ignores for OPEN, so the window is applied here too),
+// product_ids from the symbol. A page that fails, or an OPEN listing that
+// reaches Coinbase's cap of 1000, is an error matching
+// errors.ErrIncompleteListing, never a short list.
+func (b *Broker) Orders(ctx context.Context, q broker.OrderQuery) ([]broker.Order, error) {
+	v := windowQueryExclusive(q.From, q.To)
+	setAll(v, "order_status", statusesFor(q.Filter))
+	if q.Symbol != "" {
+		v.Set("product_ids", q.Symbol)
+	}
 	var out []broker.Order
-	err := b.eachOrderPage(ctx, "open orders", url.Values{"order_status": {"OPEN"}}, func(page []wireOrder) bool {
+	seen := 0
+	err := b.eachOrderPage(ctx, "list orders", v, func(page []wireOrder) bool {
 		for _, w := range page {
-			if o := b.order(w); !o.Status.Terminal() {
+			seen++
+			o := b.order(w)
+			if q.Filter.Match(o) && inWindow(o.CreatedAt, q.From, q.To) {
 				out = append(out, o)
 			}
 		}
 		return true
 	})
-	return out, err
+	if err != nil {
+		return nil, incomplete(err)
+	}
+	if q.Filter == broker.FilterOpen && seen >= openListingCap {
+		return nil, incomplete(&errors.BrokerError{Broker: brokerName, Op: "list orders",
+			Message: fmt.Sprintf("%d open orders: Coinbase returns at most %d, more may exist", seen, openListingCap),
+			Kind:    errors.ErrIncompleteListing})
+	}
+	sortOldestFirst(out)
+	return out, nil
+}
+
+// statusesFor maps a filter to Coinbase's order_status values. OPEN must
+// be sent alone; Coinbase edits in place, so nothing is ever replaced.
+func statusesFor(f broker.OrderFilter) []string {
+	switch f {
+	case broker.FilterOpen:
+		return []string{"OPEN"}
+	case broker.FilterFilled:
+		return []string{"FILLED"}
+	case broker.FilterCanceled:
+		return []string{"CANCELLED", "EXPIRED"}
+	}
+	return nil
+}
+
+// windowQueryExclusive is [from, to) for a listing; a zero to means now
+// and is not sent.
+func windowQueryExclusive(from, to time.Time) url.Values {
+	q := url.Values{}
+	if !from.IsZero() {
+		q.Set("start_date", from.UTC().Format(time.RFC3339Nano))
+	}
+	if !to.IsZero() {
+		q.Set("end_date", to.UTC().Format(time.RFC3339Nano))
+	}
+	return q
+}
+
+func inWindow(t, from, to time.Time) bool {
+	return (from.IsZero() || !t.Before(from)) && (to.IsZero() || t.Before(to))
+}
+
+// incomplete marks a listing error as ErrIncompleteListing, keeping the
+// cause's own kind reachable.
+func incomplete(err error) error {
+	if errors.Is(err, errors.ErrIncompleteListing) {
+		return err
+	}
+	return &errors.BrokerError{Broker: brokerName, Op: "list orders",
+		Message: "the listing could not be read to the end", Kind: errors.ErrIncompleteListing, Err: err}
 }
 
 // OrderFilter narrows ListOrders. Statuses are Coinbase's ("OPEN" alone, or

@@ -99,6 +99,11 @@ func classify(status int, eb errorBody, text, wwwAuth string, raw []byte) errors
 	}
 	code, _ := strconv.Atoi(eb.Code)
 	switch {
+	case status == http.StatusNotFound:
+		// A 404 is a definite answer whatever the code (E*TRADE sends code
+		// 100 with it too): the resource is not there. Read as "not
+		// available" it would be retried as an outage.
+		return errors.ErrOrderNotFound
 	case code == codeUnavailable && strings.Contains(lower, "does not belong"):
 		return errors.ErrPermissionDenied
 	case code == codeUnavailable, code == codeMaintenance:

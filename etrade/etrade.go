@@ -159,6 +159,7 @@ type Broker struct {
 	intents   map[string]*intent
 	lastHTTP  time.Time
 	reachable bool
+	scrub     scrubber // secrets to cut from response text
 }
 
 // session is the access token in use.
@@ -171,6 +172,8 @@ type session struct {
 var (
 	_ broker.Broker         = (*Broker)(nil)
 	_ broker.OrderFinder    = (*Broker)(nil)
+	_ broker.OrderLister    = (*Broker)(nil)
+	_ broker.OrderChecker   = (*Broker)(nil)
 	_ broker.HealthReporter = (*Broker)(nil)
 )
 
@@ -199,10 +202,11 @@ func New(cfg Config) (*Broker, error) {
 	}
 	cfg = withDefaults(cfg)
 	b := &Broker{cfg: cfg, clock: cfg.Clock, eastern: eastern, log: cfg.Logger, intents: map[string]*intent{}}
+	b.scrub.remember(cfg.ConsumerSecret)
 	b.signer = &oauth1.Signer{ConsumerKey: cfg.ConsumerKey, ConsumerSecret: cfg.ConsumerSecret,
 		Nonce: cfg.Nonce, Now: cfg.Clock.Now}
 	b.api, err = httpx.New(httpx.Config{
-		Broker: brokerName, BaseURL: cfg.APIURL, HTTPClient: cfg.HTTPClient, DecodeError: decodeError,
+		Broker: brokerName, BaseURL: cfg.APIURL, HTTPClient: cfg.HTTPClient, DecodeError: b.decodeError,
 		Authorize: b.authorize, Logger: cfg.Logger, Clock: cfg.Clock, Observer: b.observe,
 		Buckets: map[string]httpx.Bucket{
 			bucketAccounts: bucket(cfg.AccountsPerSecond),
@@ -214,7 +218,7 @@ func New(cfg Config) (*Broker, error) {
 		return nil, err
 	}
 	b.oauth, err = httpx.New(httpx.Config{
-		Broker: brokerName, BaseURL: cfg.OAuthURL, HTTPClient: cfg.HTTPClient, DecodeError: decodeError,
+		Broker: brokerName, BaseURL: cfg.OAuthURL, HTTPClient: cfg.HTTPClient, DecodeError: b.decodeError,
 		Authorize: b.authorize, Logger: cfg.Logger, Clock: cfg.Clock, Observer: b.observe,
 	})
 	if err != nil {

@@ -108,8 +108,8 @@ func TestPlaceFaultsOneOrderPerIntent(t *testing.T) {
 				if !errors.Is(err2, errors.ErrOutcomeUnknown) {
 					t.Errorf("retry of an unresolved intent: %v, want ErrOutcomeUnknown (never resent)", err2)
 				}
-				if _, err := e.b.FindOrder(t.Context(), req); !errors.Is(err, errors.ErrOrderNotFound) {
-					t.Errorf("FindOrder: %v, want ErrOrderNotFound", err)
+				if res, err := e.b.FindOrder(t.Context(), broker.FindQuery{Request: req}); err != nil || !res.Complete || len(res.Candidates) != 0 {
+					t.Errorf("FindOrder: %+v %v, want a complete search with no candidate", res, err)
 				}
 			}
 		})

@@ -126,6 +126,14 @@ func orderOf(w wireOrder) (broker.Order, bool) {
 	}
 	var known bool
 	o.Status, known = statusOf(d.Status, filled, ordered, d.ReplacedByOrderID.v != 0)
+	if filled.IsPositive() {
+		o.LastFillAt = msTime(d.ExecutedTime.v)
+	}
+	// E*TRADE sends no leaves figure: a working order leaves what was
+	// ordered less what filled, a terminal one nothing.
+	if r := ordered.Sub(filled); !o.Status.Terminal() && r.IsPositive() {
+		o.LeavesQuantity = r
+	}
 	if o.Status == broker.StatusRejected {
 		for _, m := range d.Messages.Message {
 			o.RejectReason = m.text()

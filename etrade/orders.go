@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
@@ -76,11 +78,11 @@ func buildOrder(req broker.OrderRequest) (reqOrder, error) {
 		return &errors.OrderError{Op: "submit", ClientOrderID: req.ClientOrderID, Symbol: req.Instrument.Symbol,
 			Reason: reason, Kind: kind}
 	}
-	if req.Instrument.AssetClass != broker.Equity {
-		return reqOrder{}, bad("the etrade adapter trades equities only", errors.ErrNotSupported)
-	}
 	if !req.Quantity.IsInteger() {
 		return reqOrder{}, bad("E*TRADE equity orders take whole shares", errors.ErrInvalidOrder)
+	}
+	if err := checkRequest(req); err != nil {
+		return reqOrder{}, err
 	}
 	o := reqOrder{
 		AllOrNone: "false", MarketSession: "REGULAR",
@@ -135,6 +137,36 @@ func buildOrder(req broker.OrderRequest) (reqOrder, error) {
 		}
 	}
 	return o, err
+}
+
+// shapeOf is the Order element req would be sent as, without any check:
+// what a lookup compares listed orders with (prices in their own form:
+// matching compares decimals).
+func shapeOf(req broker.OrderRequest) reqOrder {
+	o := reqOrder{AllOrNone: "false", MarketSession: "REGULAR", OrderTerm: termNames[req.TimeInForce],
+		Instrument: []reqInstrument{{
+			Product:     reqProduct{SecurityType: "EQ", Symbol: req.Instrument.Symbol},
+			OrderAction: actionOf[req.Side], QuantityType: "QUANTITY", Quantity: req.Quantity.String(),
+		}}}
+	if req.ExtendedHours {
+		o.MarketSession = "EXTENDED"
+	}
+	switch req.Type {
+	case broker.Market:
+		o.PriceType = "MARKET"
+	case broker.Limit:
+		o.PriceType, o.LimitPrice = "LIMIT", req.LimitPrice.String()
+	case broker.Stop:
+		o.PriceType, o.StopPrice = "STOP", req.StopPrice.String()
+	case broker.StopLimit:
+		o.PriceType, o.LimitPrice, o.StopPrice = "STOP_LIMIT", req.LimitPrice.String(), req.StopPrice.String()
+	case broker.TrailingStop:
+		o.PriceType, o.StopPrice = "TRAILING_STOP_PRCT", req.TrailPercent.String()
+		if !req.TrailAmount.IsZero() {
+			o.PriceType, o.StopPrice = "TRAILING_STOP_CNST", req.TrailAmount.String()
+		}
+	}
+	return o
 }
 
 var actionOf = map[broker.Side]string{
@@ -385,34 +417,57 @@ func matches(w wireOrder, o reqOrder) bool {
 		d.StopPrice.d.Equal(dec(o.StopPrice))
 }
 
-// FindOrder finds the order placed for req: through the id E*TRADE gave
-// when this adapter placed it, else by matching fields among recent orders
-// (E*TRADE never echoes the clientOrderId). No match is
-// errors.ErrOrderNotFound; several are errors.ErrOutcomeUnknown.
-func (b *Broker) FindOrder(ctx context.Context, req broker.OrderRequest) (broker.Order, error) {
-	order, err := buildOrder(req)
+// FindOrder looks for the orders a lost placement may have created.
+// E*TRADE takes a clientOrderId but never returns it, so the candidates are
+// the orders whose fields (symbol, side, type, term, session, quantity,
+// limit, stop) are the request's and whose placed time is within
+// [q.From, q.To]: orders.json with fromDate/toDate (whole US Eastern days)
+// paged by marker to the end, then filtered to the millisecond. The request
+// is not validated and nothing found is claimed or remembered. Complete is
+// true only when every page was read; a failed page is an error.
+func (b *Broker) FindOrder(ctx context.Context, q broker.FindQuery) (broker.FindResult, error) {
+	if q.Account != "" && q.Account != b.cfg.AccountIDKey {
+		return broker.FindResult{}, configErr("the query is for another account than this adapter's AccountIDKey")
+	}
+	to := q.To
+	if to.IsZero() {
+		to = b.clock.Now()
+	}
+	from := q.From
+	if from.IsZero() {
+		from = to.Add(-b.cfg.FindWindow)
+	}
+	want := shapeOf(q.Request)
+	orders, err := b.listOrders(ctx, b.dateQuery(url.Values{"symbol": {q.Request.Instrument.Symbol}}, from, to), nil)
 	if err != nil {
-		return broker.Order{}, &errors.OrderError{Op: "find", ClientOrderID: req.ClientOrderID,
-			Reason: "the request is invalid, so it was never placed", Kind: errors.ErrOrderNotFound, Err: err}
+		return broker.FindResult{}, err
 	}
-	b.mu.Lock()
-	in, ok := b.intents[req.ClientOrderID]
-	var id int64
-	if ok {
-		id = in.orderID
+	res := broker.FindResult{Complete: true}
+	for _, w := range orders {
+		placed := msTime(w.OrderDetail[0].PlacedTime.v)
+		if !placed.Before(from) && !placed.After(to) && matches(w, want) {
+			res.Candidates = append(res.Candidates, b.mapOrder(w))
+		}
 	}
-	b.mu.Unlock()
-	if id != 0 {
-		return b.GetOrder(ctx, strconv.FormatInt(id, 10))
-	}
-	if !ok {
-		in = &intent{order: order}
-	}
-	o, err := b.findSent(ctx, req, in)
-	if err == nil && ok {
-		b.setState(in, intentPlaced, mustID(o.OrderID))
-	}
-	return o, err
+	sortOldestFirst(res.Candidates)
+	return res, nil
+}
+
+// dateQuery adds fromDate/toDate (MMDDYYYY in US Eastern, both inclusive
+// days) covering [from, to].
+func (b *Broker) dateQuery(q url.Values, from, to time.Time) url.Values {
+	q.Set("fromDate", from.In(b.eastern).Format("01022006"))
+	q.Set("toDate", to.In(b.eastern).Format("01022006"))
+	return q
+}
+
+func sortOldestFirst(os []broker.Order) {
+	slices.SortStableFunc(os, func(a, c broker.Order) int {
+		if n := a.CreatedAt.Compare(c.CreatedAt); n != 0 {
+			return n
+		}
+		return strings.Compare(a.OrderID, c.OrderID)
+	})
 }
 
 func mustID(s string) int64 { v, _ := strconv.ParseInt(s, 10, 64); return v }
@@ -474,24 +529,64 @@ func notFound(err error) bool {
 }
 
 // OpenOrders returns every order that is not terminal: OPEN,
-// INDIVIDUAL_FILLS and CANCEL_REQUESTED, each list read to its end.
+// INDIVIDUAL_FILLS and CANCEL_REQUESTED, each list read to its end. A
+// listing that fails is an error matching errors.ErrIncompleteListing,
+// never a short list.
 func (b *Broker) OpenOrders(ctx context.Context) ([]broker.Order, error) {
+	return b.Orders(ctx, broker.OrderQuery{Filter: broker.FilterOpen})
+}
+
+// Orders lists the orders q selects, oldest first: one orders.json listing
+// per E*TRADE status of the filter, with symbol, and fromDate/toDate when
+// q.From is set (whole US Eastern days, so the window is applied again to
+// the placed time), each paged by marker to the end. Without q.From no
+// dates are sent and E*TRADE's default window (undocumented) applies. A
+// page that fails is an error matching errors.ErrIncompleteListing.
+func (b *Broker) Orders(ctx context.Context, q broker.OrderQuery) ([]broker.Order, error) {
 	var out []broker.Order
 	seen := map[string]bool{}
-	for _, status := range []string{"OPEN", "INDIVIDUAL_FILLS", "CANCEL_REQUESTED"} {
-		orders, err := b.listOrders(ctx, url.Values{"status": {status}}, nil)
+	for _, status := range listStatuses[q.Filter] {
+		v := url.Values{}
+		if status != "" {
+			v.Set("status", status)
+		}
+		if q.Symbol != "" {
+			v.Set("symbol", q.Symbol)
+		}
+		if !q.From.IsZero() {
+			to := q.To
+			if to.IsZero() {
+				to = b.clock.Now()
+			}
+			b.dateQuery(v, q.From, to)
+		}
+		orders, err := b.listOrders(ctx, v, nil)
 		if err != nil {
-			return nil, err
+			return nil, &errors.BrokerError{Broker: brokerName, Op: "list orders",
+				Message: "the listing could not be read to the end", Kind: errors.ErrIncompleteListing, Err: err}
 		}
 		for _, w := range orders {
 			o := b.mapOrder(w)
-			if !seen[o.OrderID] && !o.Status.Terminal() {
+			if !seen[o.OrderID] && q.Filter.Match(o) && inWindow(o.CreatedAt, q.From, q.To) {
 				seen[o.OrderID] = true
 				out = append(out, o)
 			}
 		}
 	}
+	sortOldestFirst(out)
 	return out, nil
+}
+
+// listStatuses are the E*TRADE statuses listed per filter ("" = all).
+var listStatuses = map[broker.OrderFilter][]string{
+	broker.FilterAll:      {""},
+	broker.FilterOpen:     {"OPEN", "INDIVIDUAL_FILLS", "CANCEL_REQUESTED"},
+	broker.FilterFilled:   {"EXECUTED"},
+	broker.FilterCanceled: {"CANCELLED", "EXPIRED"},
+}
+
+func inWindow(t, from, to time.Time) bool {
+	return (from.IsZero() || !t.Before(from)) && (to.IsZero() || t.Before(to))
 }
 
 // listOrders reads the account's orders page by page (100 per page) until

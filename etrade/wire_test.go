@@ -109,6 +109,13 @@ func TestDecodeOrdersOpenExecutedCancelled(t *testing.T) {
 			t.Errorf("order %s: status %q not known", o.OrderID, o.RawStatus)
 		}
 		counts[o.Status]++
+		// Terminal orders leave nothing; an execution's time is executedTime.
+		if o.Status.Terminal() && !o.LeavesQuantity.IsZero() {
+			t.Errorf("order %s is %s yet leaves %s", o.OrderID, o.Status, o.LeavesQuantity)
+		}
+		if o.Status == broker.StatusFilled && !o.LastFillAt.Equal(msTime(w.OrderDetail[0].ExecutedTime.v)) || o.Status == broker.StatusFilled && o.LastFillAt.IsZero() {
+			t.Errorf("order %s: last fill at %s, executedTime %d", o.OrderID, o.LastFillAt, w.OrderDetail[0].ExecutedTime.v)
+		}
 	}
 	if diff := cmp.Diff(map[broker.Status]int{broker.StatusNew: 1, broker.StatusFilled: 9, broker.StatusCanceled: 4}, counts); diff != "" {
 		t.Errorf("status counts (-want +got):\n%s", diff)
@@ -117,7 +124,8 @@ func TestDecodeOrdersOpenExecutedCancelled(t *testing.T) {
 	wantOpen := broker.Order{OrderID: "676", Instrument: broker.Instrument{Symbol: "COCP", AssetClass: broker.Equity},
 		Side: broker.Sell, Type: broker.StopLimit, TimeInForce: broker.Day, Quantity: dec("53"), LimitPrice: dec("1.34"),
 		StopPrice: dec("1.36"), Status: broker.StatusNew, RawStatus: "OPEN", FilledQuantity: decimal.Zero,
-		CreatedAt: time.UnixMilli(1582571271171).UTC(), UpdatedAt: time.UnixMilli(1582571271171).UTC()}
+		CreatedAt: time.UnixMilli(1582571271171).UTC(), UpdatedAt: time.UnixMilli(1582571271171).UTC(),
+		LeavesQuantity: dec("53")} // working, nothing filled: all 53 leave
 	if diff := cmp.Diff(wantOpen, open, decimalEqual); diff != "" {
 		t.Errorf("order 676 (-want +got):\n%s", diff)
 	}

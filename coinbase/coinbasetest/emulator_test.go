@@ -289,3 +289,46 @@ func TestPaginationAndStatusFilter(t *testing.T) {
 		t.Errorf("OPEN combined with FILLED: %d, want 400", status)
 	}
 }
+
+// TestEditRefusedRaw: the emulator refuses, sent raw, the edits Coinbase
+// documents as refused (a limit order that is not GTC, a quote-sized one)
+// and accepts a stop-limit edit.
+func TestEditRefusedRaw(t *testing.T) {
+	c := newClient(t, coinbasetest.Config{})
+	c.srv.SetBalance("USD", decimal.NewFromInt(100000))
+	c.srv.SetBalance("BTC", decimal.NewFromInt(1))
+	tests := []struct {
+		name   string
+		side   string
+		config map[string]any
+		edit   map[string]string
+		want   any // edit_failure_reason, nil: success
+	}{
+		{"limit GTD", "BUY", map[string]any{"limit_limit_gtd": map[string]any{"base_size": "0.01", "limit_price": "40000",
+			"end_time": "2026-03-03T14:30:00Z", "post_only": false}}, map[string]string{"price": "39000", "size": "0.01"},
+			"ONLY_LIMIT_ORDER_EDITS_SUPPORTED"},
+		{"stop-limit GTC", "SELL", map[string]any{"stop_limit_stop_limit_gtc": map[string]any{"base_size": "0.01",
+			"limit_price": "39000", "stop_price": "40000", "stop_direction": "STOP_DIRECTION_STOP_DOWN"}},
+			map[string]string{"price": "40000", "size": "0.01", "stop_price": "41000"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, v := c.do("POST", "/orders", nil, map[string]any{"client_order_id": fmt.Sprint(time.Now().UnixNano()),
+				"product_id": "BTC-USD", "side": tc.side, "order_configuration": tc.config})
+			created, _ := v.(map[string]any)["success_response"].(map[string]any)
+			if status != 200 || created == nil {
+				t.Fatalf("create: %d %v", status, v)
+			}
+			tc.edit["order_id"] = created["order_id"].(string)
+			status, v = c.do("POST", "/orders/edit", nil, tc.edit)
+			out := v.(map[string]any)
+			var reason any
+			if errs, _ := out["errors"].([]any); len(errs) > 0 {
+				reason = errs[0].(map[string]any)["edit_failure_reason"]
+			}
+			if status != 200 || reason != tc.want || (out["success"] == true) != (tc.want == nil) {
+				t.Errorf("edit: %d %v, want reason %v", status, out, tc.want)
+			}
+		})
+	}
+}

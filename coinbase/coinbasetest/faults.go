@@ -46,11 +46,16 @@ const (
 	// FailureReason (new_order_failure_reason and error) and
 	// PreviewFailureReason; nothing is created.
 	FaultRejectOrder
+	// FaultEcho answers Status (default 401) with Body as text/plain, before
+	// processing, every "{authorization}" in it replaced by the request's
+	// Authorization header: a server that quotes the credentials it was
+	// sent, so that tests can prove the client scrubs them.
+	FaultEcho
 )
 
 // Fault is one injected failure. It applies to the next Times requests
 // (default 1) whose method and path match (an empty Method or Path matches
-// any).
+// any), after letting the first Skip of them through untouched.
 type Fault struct {
 	Kind                 FaultKind
 	Method               string // e.g. "POST"
@@ -61,11 +66,16 @@ type Fault struct {
 	RetryAfter           string
 	FailureReason        string
 	PreviewFailureReason string
+	// Skip is how many matching requests pass before the fault applies
+	// (a listing that fails on its third page: Skip 2).
+	Skip int
+	// Body is FaultEcho's answer.
+	Body string
 }
 
 type faultState struct {
 	Fault
-	left int
+	left, skip int
 }
 
 // InjectFault arms a fault.
@@ -76,7 +86,7 @@ func (s *Server) InjectFault(f Fault) {
 	if n <= 0 {
 		n = 1
 	}
-	s.faults = append(s.faults, &faultState{Fault: f, left: n})
+	s.faults = append(s.faults, &faultState{Fault: f, left: n, skip: f.Skip})
 }
 
 // ClearFaults disarms every fault.
@@ -102,6 +112,10 @@ func (s *Server) takeFault(method, path string) *Fault {
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
 		if (f.Method == "" || f.Method == method) && (f.Path == "" || f.Path == path) {
+			if f.skip > 0 {
+				f.skip--
+				return nil
+			}
 			f.left--
 			if f.left == 0 {
 				s.faults = append(s.faults[:i], s.faults[i+1:]...)
@@ -116,7 +130,7 @@ func (s *Server) takeFault(method, path string) *Fault {
 // before reports whether the fault answers without processing.
 func (f *Fault) before() bool {
 	switch f.Kind {
-	case FaultServerErrorHTML, FaultServerErrorJSON, FaultRateLimitHTML, FaultUnauthorized:
+	case FaultServerErrorHTML, FaultServerErrorJSON, FaultRateLimitHTML, FaultUnauthorized, FaultEcho:
 		return true
 	}
 	return false

@@ -182,6 +182,13 @@ func (s *Server) handleListOrders(c *call) response {
 	if !ok {
 		return apiError(http.StatusBadRequest, "INVALID_ARGUMENT", "invalid cursor")
 	}
+	for _, k := range []string{"start_date", "end_date"} {
+		if v := q.Get(k); v != "" {
+			if _, err := time.Parse(time.RFC3339Nano, v); err != nil {
+				return apiError(http.StatusBadRequest, "INVALID_ARGUMENT", k+" must be RFC 3339")
+			}
+		}
+	}
 	var matched []*order
 	for _, o := range s.sortedOrders() {
 		if o.seq >= after || !orderMatches(o, q) || !s.visible(o) {
@@ -210,7 +217,26 @@ func orderMatches(o *order, q url.Values) bool {
 	if slices.Contains(q["order_status"], "OPEN") {
 		status = slices.Contains(openStatuses, o.status)
 	}
-	return status && in("order_ids", o.id) && in("product_ids", o.productID) && in("order_side", o.side)
+	return status && in("order_ids", o.id) && in("product_ids", o.productID) && in("order_side", o.side) &&
+		(slices.Contains(q["order_status"], "OPEN") || inDates(o.created, q))
+}
+
+// inDates applies start_date (inclusive) and end_date (exclusive), which
+// Coinbase ignores for OPEN listings.
+func inDates(t time.Time, q url.Values) bool {
+	if v := q.Get("start_date"); v != "" {
+		from, err := time.Parse(time.RFC3339Nano, v)
+		if err == nil && t.Before(from) {
+			return false
+		}
+	}
+	if v := q.Get("end_date"); v != "" {
+		to, err := time.Parse(time.RFC3339Nano, v)
+		if err == nil && !t.Before(to) {
+			return false
+		}
+	}
+	return true
 }
 
 // cursorSeq decodes a listing cursor: the sequence number of the last item

@@ -331,6 +331,10 @@ func (s *Server) serveLocked(rt route, c *call, f *Fault) response {
 			return htmlTooManyRequests()
 		}
 	}
+	if f != nil && f.Kind == FaultEcho {
+		body := strings.ReplaceAll(f.Body, "{authorization}", c.r.Header.Get("Authorization"))
+		return response{status: f.status(http.StatusUnauthorized), contentType: "text/plain", body: []byte(body)}
+	}
 	if f != nil && f.before() {
 		return f.preResponse()
 	}

@@ -21,6 +21,9 @@ type TokenRecord struct {
 	Sub, Iss, URI        string
 	Nbf, Exp             int64
 	OAuth                bool // an OAuth access token, not a JWT
+	// Raw is the token as sent, so that tests can look for it where it
+	// must not be (error text, logs).
+	Raw string
 }
 
 // authError is a refused token; Reason is kept for the test to read, the
@@ -100,6 +103,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, *authError) {
 		return nil, refuse("key %q belongs to portfolio %s, not %s", key.Name, portfolio, s.portfolio)
 	}
 	claims.Alg, claims.Kid, claims.Nonce, claims.Typ = *header.Alg, *header.Kid, *header.Nonce, header.Typ
+	claims.Raw = token
 	return &principal{token: claims, key: key, portfolio: portfolio}, nil
 }
 

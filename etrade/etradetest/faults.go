@@ -66,6 +66,9 @@ const (
 	// FaultMalformedAccessToken (OpAccessToken only): the docs' sample body
 	// with its invalid percent-escapes.
 	FaultMalformedAccessToken
+	// FaultNone lets the request through untouched: queued before another
+	// fault, it makes that one hit a later request (a listing's third page).
+	FaultNone
 )
 
 // Latency is how long FaultLatency and FaultCommitThenLatency wait.
@@ -79,7 +82,7 @@ func (f Fault) String() string {
 		FaultHTMLErrorPage: "HTML error page", FaultLatency: "latency",
 		FaultCommitThen500: "commit then 500", FaultCommitThenDrop: "commit then drop",
 		FaultCommitThenTruncate: "commit then truncated JSON", FaultCommitThenLatency: "commit then latency",
-		FaultMalformedAccessToken: "malformed access token",
+		FaultMalformedAccessToken: "malformed access token", FaultNone: "none",
 	}
 	if n, ok := names[f]; ok {
 		return n

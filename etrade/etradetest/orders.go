@@ -386,6 +386,9 @@ func (s *Server) listOrders(r *http.Request) result {
 		}
 		count = min(n, 100)
 	}
+	if s.cfg.MaxPageSize > 0 {
+		count = min(count, s.cfg.MaxPageSize)
+	}
 	var marker int64
 	if m := q.Get("marker"); m != "" {
 		v, err := strconv.ParseInt(m, 10, 64)

@@ -53,6 +53,9 @@ type Config struct {
 	// Now is the server's clock (timestamps, token expiry, preview validity,
 	// placed times). Default time.Now.
 	Now func() time.Time
+	// MaxPageSize caps the orders of one list page below E*TRADE's 100, so
+	// that tests page with few orders. Default 100.
+	MaxPageSize int
 	// Sleep waits d or until ctx ends; used by the latency fault. Default: a
 	// real timer. Inject one driven by your fake clock.
 	Sleep func(ctx context.Context, d time.Duration) error

@@ -393,3 +393,31 @@ func TestXMLBodies(t *testing.T) {
 		t.Fatalf("XML place: %d %s", st, body)
 	}
 }
+
+// TestPreviewRefusesNonLimitTerms: sent raw, IOC/FOK and the extended
+// session are refused on anything but a LIMIT order, and accepted on one.
+func TestPreviewRefusesNonLimitTerms(t *testing.T) {
+	c := newClient(t, etradetest.Config{})
+	tests := []struct {
+		name                                  string
+		priceType, term, session, limit, stop string
+		want                                  int
+	}{
+		{"market IOC", "MARKET", "IMMEDIATE_OR_CANCEL", "REGULAR", "", "", 400},
+		{"stop FOK", "STOP", "FILL_OR_KILL", "REGULAR", "", "90", 400},
+		{"extended stop", "STOP", "GOOD_FOR_DAY", "EXTENDED", "", "90", 400},
+		{"limit IOC", "LIMIT", "IMMEDIATE_OR_CANCEL", "REGULAR", "100", "", 200},
+		{"extended limit", "LIMIT", "GOOD_FOR_DAY", "EXTENDED", "100", "", 200},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := order(tc.limit)[0].(map[string]any)
+			o["priceType"], o["orderTerm"], o["marketSession"], o["stopPrice"] = tc.priceType, tc.term, tc.session, tc.stop
+			st, _, body := c.do("POST", acct+"/orders/preview.json", map[string]any{"PreviewOrderRequest": map[string]any{
+				"orderType": "EQ", "clientOrderId": fmt.Sprintf("T%d", i), "Order": []any{o}}})
+			if st != tc.want {
+				t.Errorf("preview: %d %s, want %d", st, body, tc.want)
+			}
+		})
+	}
+}

@@ -229,6 +229,12 @@ func (s *Server) validate(req orderRequest) *apiError {
 		return badRequest(1001, "Invalid orderTerm %q", sp.orderTerm)
 	case sp.marketSession != "REGULAR" && sp.marketSession != "EXTENDED":
 		return badRequest(1001, "Invalid marketSession %q", sp.marketSession)
+	// pyetrade's documentation of E*TRADE's rules: IOC and FOK are for
+	// LIMIT orders only, and so is the extended session.
+	case (sp.orderTerm == "IMMEDIATE_OR_CANCEL" || sp.orderTerm == "FILL_OR_KILL") && sp.priceType != "LIMIT":
+		return badRequest(1001, "orderTerm %s is for LIMIT orders only", sp.orderTerm)
+	case sp.marketSession == "EXTENDED" && sp.priceType != "LIMIT":
+		return badRequest(1001, "the EXTENDED session takes LIMIT orders only")
 	}
 	needLimit := sp.priceType == "LIMIT" || sp.priceType == "STOP_LIMIT"
 	needStop := sp.priceType != "MARKET" && sp.priceType != "LIMIT"
