@@ -137,11 +137,6 @@ type Config struct {
 	// listing per holding on every Positions call. Off: AvgCost is zero
 	// (Coinbase reports no cost basis).
 	CostBasisFromFills bool
-	// AccountID names the account this adapter trades, as the host's
-	// records do (broker.FindQuery.Account); FindOrder refuses a query for
-	// another account. Default: RetailPortfolioID with OAuth, else unset
-	// (and a query naming an account is refused: the adapter cannot tell).
-	AccountID string
 	// Retry is httpx's retry policy for idempotent requests.
 	Retry httpx.RetryPolicy
 	// Now is the clock (JWT nbf/exp, GTD end times, caches). Default

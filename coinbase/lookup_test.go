@@ -74,12 +74,11 @@ func TestFindOrderScansTheWholeWindow(t *testing.T) {
 			mod: func(r *broker.OrderRequest) { r.Quantity, r.Instrument.Symbol = d("-1"), "" }},
 		{name: "page three fails", target: 0, from: 0, to: 8, kind: errors.ErrBrokerUnavailable,
 			fault: &coinbasetest.Fault{Kind: coinbasetest.FaultServerErrorJSON, Method: "GET", Path: listPath, Skip: 2, Times: 10}},
-		{name: "another account", target: 0, from: 0, to: 8, account: "someone-else", kind: errors.ErrConfiguration},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, coinbasetest.Config{}, true, func(c *coinbase.Config) {
-				c.OrdersPageSize, c.Retry.Disabled, c.AccountID = 2, true, "mine"
+				c.OrdersPageSize, c.Retry.Disabled = 2, true
 			})
 			reqs, placed := placeSpread(t, e, 7)
 			req := limitBuy("0.01", "40000")

@@ -366,9 +366,6 @@ func (b *Broker) verifyCreated(ctx context.Context, ack broker.Ack, body wireCre
 // nothing found is remembered. Complete is true only when every page of the
 // window was read; a failed page is an error, never a short answer.
 func (b *Broker) FindOrder(ctx context.Context, q broker.FindQuery) (broker.FindResult, error) {
-	if err := b.checkAccount(q.Account); err != nil {
-		return broker.FindResult{}, err
-	}
 	id := q.Request.ClientOrderID
 	if id == "" {
 		// Coinbase never holds an order without a client_order_id, so no
@@ -404,27 +401,6 @@ func windowQuery(from, to time.Time) url.Values {
 		q.Set("end_date", to.UTC().Truncate(time.Second).Add(time.Second).Format(time.RFC3339))
 	}
 	return q
-}
-
-// checkAccount refuses a query meant for another account. An adapter that
-// does not know its own account cannot tell, so it refuses too.
-func (b *Broker) checkAccount(account string) error {
-	if account == "" || account == b.accountID() {
-		return nil
-	}
-	reason := fmt.Sprintf("query for account %q, this adapter trades %q", account, b.accountID())
-	if b.accountID() == "" {
-		reason = fmt.Sprintf("query for account %q, and Config.AccountID is not set", account)
-	}
-	return &errors.BrokerError{Broker: brokerName, Op: "find order", Message: reason, Kind: errors.ErrConfiguration}
-}
-
-// accountID is the account this adapter answers for.
-func (b *Broker) accountID() string {
-	if b.cfg.AccountID != "" {
-		return b.cfg.AccountID
-	}
-	return b.cfg.RetailPortfolioID
 }
 
 func sortOldestFirst(os []broker.Order) {

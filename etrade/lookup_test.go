@@ -57,7 +57,6 @@ func TestFindOrderMatchesFieldsInTheWindow(t *testing.T) {
 		{name: "invalid request still looked up", from: 0, to: 10, want: []int{0, 1, 2, 3, 4},
 			mod: func(r *broker.OrderRequest) { r.ClientOrderID = "not valid!" }},
 		{name: "page two fails", from: 0, to: 10, fail: true, kind: errors.ErrBrokerUnavailable},
-		{name: "another account", from: 0, to: 10, account: "other", kind: errors.ErrConfiguration},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
