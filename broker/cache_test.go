@@ -255,7 +255,7 @@ func TestQuoteCachePassesThrough(t *testing.T) {
 	if acct, err := c.Account(ctx); err != nil || acct.ID != "acct" {
 		t.Errorf("Account = %v, %v", acct, err)
 	}
-	if _, ok := c.(broker.OrderFinder); ok {
+	if _, ok := broker.Find[broker.OrderFinder](c); ok {
 		t.Errorf("the cache claims OrderFinder over a broker without it")
 	}
 }

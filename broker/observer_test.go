@@ -74,47 +74,58 @@ func TestWithObserverReportsEveryCall(t *testing.T) {
 	}
 }
 
-func TestWithObserverKeepsOptionalInterfaces(t *testing.T) {
+func TestFindReachesOptionalInterfacesThroughDecorators(t *testing.T) {
 	ctx := context.Background()
 	p, err := paper.New(paper.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := &recordingObserver{}
-	b, err := broker.WithObserver(p, rec)
+	observed, err := broker.WithObserver(p, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	finder, ok := b.(broker.OrderFinder)
-	if !ok {
-		t.Fatal("observed paper broker lost OrderFinder")
-	}
-	if _, err := finder.FindOrder(ctx, broker.OrderRequest{ClientOrderID: "x"}); !errors.Is(err, errors.ErrOrderNotFound) {
-		t.Errorf("FindOrder: %v, want ErrOrderNotFound", err)
-	}
-	if len(rec.got) != 1 || rec.got[0].Op != broker.OpFindOrder || rec.got[0].Kind != errors.ErrOrderNotFound || rec.got[0].Broker != "paper" {
-		t.Errorf("FindOrder observation = %+v", rec.got)
-	}
-	if h, ok := b.(broker.HealthReporter); !ok || h.Health(ctx).Broker != "paper" {
-		t.Errorf("observed paper broker lost HealthReporter")
-	}
-
-	cached, err := broker.NewQuoteCache(b, time.Minute)
+	cached, err := broker.NewQuoteCache(observed, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := cached.(broker.OrderFinder); !ok {
-		t.Error("a cache over an observed paper broker lost OrderFinder")
+	for name, b := range map[string]broker.Broker{"observer": observed, "cache over observer": cached} {
+		t.Run(name, func(t *testing.T) {
+			// The decorators themselves do not claim the optional interfaces:
+			// a type assertion would fake them over a broker without them.
+			if _, ok := b.(broker.OrderFinder); ok {
+				t.Error("the decorator itself claims OrderFinder")
+			}
+			finder, ok := broker.Find[broker.OrderFinder](b)
+			if !ok {
+				t.Fatal("broker.Find did not reach paper's OrderFinder")
+			}
+			res, err := finder.FindOrder(ctx, broker.FindQuery{Request: broker.OrderRequest{ClientOrderID: "never-sent"}})
+			if err != nil {
+				t.Fatalf("FindOrder: %v", err)
+			}
+			if diff := cmp.Diff(broker.FindResult{Complete: true}, res); diff != "" {
+				t.Errorf("FindOrder of a never-sent id (-want +got)\n%s", diff)
+			}
+			if _, ok := broker.Find[broker.OrderLister](b); !ok {
+				t.Error("broker.Find did not reach paper's OrderLister")
+			}
+			h, ok := broker.Find[broker.HealthReporter](b)
+			if !ok || h.Health(ctx).Broker != "paper" {
+				t.Error("broker.Find did not reach paper's HealthReporter")
+			}
+		})
 	}
-	if _, ok := cached.(broker.HealthReporter); !ok {
-		t.Error("a cache over an observed paper broker lost HealthReporter")
+	// Calls to capabilities reached through Find go to paper directly.
+	if len(rec.got) != 0 {
+		t.Errorf("observations of optional calls = %+v, want none", rec.got)
 	}
 
 	plain, _ := broker.WithObserver(&countingBroker{}, rec)
-	if _, ok := plain.(broker.OrderFinder); ok {
-		t.Error("the observer claims OrderFinder over a broker without it")
+	if _, ok := broker.Find[broker.OrderFinder](plain); ok {
+		t.Error("broker.Find claims OrderFinder over a broker without it")
 	}
-	if _, ok := plain.(broker.HealthReporter); ok {
-		t.Error("the observer claims HealthReporter over a broker without it")
+	if _, ok := broker.Find[broker.HealthReporter](plain); ok {
+		t.Error("broker.Find claims HealthReporter over a broker without it")
 	}
 }

@@ -43,18 +43,33 @@
 //     match errors.ErrOrderNotFound; GetOrder of an empty id returns an error
 //     of some arbion kind; an invalid request (negative quantity) matches
 //     errors.ErrInvalidOrder and places nothing (OpenOrders is unchanged and,
-//     on an OrderFinder, FindOrder reports errors.ErrOrderNotFound).
+//     on an [broker.OrderFinder], FindOrder answers without error and with no
+//     candidate: a lookup never validates).
 //   - partial-then-full-fill: after Fill of part of the order the status is
 //     partially_filled and FilledQuantity is that part; after Fill of the rest
 //     it is filled, FilledQuantity equals the sum of Fills' quantities (when the
 //     broker lists fills), AvgFillPrice is the quantity-weighted mean of the
-//     executed prices, exec ids are non-empty and unique; cancelling the filled
+//     executed prices, exec ids are non-empty and unique; Remaining() is the
+//     unfilled part while working and zero once filled, and LeavesQuantity is
+//     zero on every terminal order (cancelled ones too); cancelling the filled
 //     order matches errors.ErrOrderNotCancelable; the order is not in
 //     OpenOrders; Positions grew by Quantity.
 //   - quotes: Quotes of Harness.QuoteSymbols returns one quote per symbol and
 //     only requested symbols (use more symbols than
 //     Capabilities().QuoteBatchSize to exercise batching); no symbols gives no
 //     quotes and no error; Harness.UnknownSymbol is left out of the result.
+//   - find-order (skipped unless [broker.Find] reaches a [broker.OrderFinder]):
+//     the lookup of a placed order lists it among the candidates, oldest
+//     first, and a second lookup still does (a lookup never claims what it
+//     found); the lookup of a request never sent (at a price no check uses)
+//     is Complete with no candidate.
+//   - order-lister (skipped unless [broker.Find] reaches a [broker.OrderLister]):
+//     with one working and one cancelled order, Orders selects by filter
+//     (all, open, canceled, filled), by symbol and by window; every listed
+//     order passes the query, and terminal ones have no LeavesQuantity.
+//     Paging and splitting are the adapter's business.
+//   - order-checker (skipped unless [broker.Find] reaches a [broker.OrderChecker]):
+//     CheckOrder accepts a plain resting limit buy.
 //   - capabilities-and-account: Name is non-empty and lower case;
 //     QuoteBatchSize is positive; Account answers.
 package brokertest
@@ -62,6 +77,7 @@ package brokertest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/shopspring/decimal"
@@ -118,6 +134,11 @@ type Harness struct {
 	// not hold; GetOrder and CancelOrder must report errors.ErrOrderNotFound.
 	// Default "987654321012".
 	UnknownOrderID string
+
+	// Now is the broker's clock: the time it stamps an order entered now.
+	// The find-order and order-lister checks build their windows from it.
+	// Default time.Now; pass an emulator's fake clock.
+	Now func() time.Time
 
 	// ReplaceKeepsID is true for brokers that edit an order in place
 	// (Coinbase): ReplaceOrder returns the same order id, and the order is

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/paper"
 	"github.com/shopspring/decimal"
 )
@@ -198,6 +199,86 @@ func (k *keepsReplaced) OpenOrders(ctx context.Context) ([]broker.Order, error) 
 	return open, err
 }
 
+// claimingFinder forgets an order once a lookup has reported it, as an
+// adapter that adopts what it finds would.
+type claimingFinder struct {
+	*paper.Broker
+	mu      sync.Mutex
+	claimed map[string]bool
+}
+
+func (c *claimingFinder) FindOrder(ctx context.Context, q broker.FindQuery) (broker.FindResult, error) {
+	res, err := c.Broker.FindOrder(ctx, q)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var kept []broker.Order
+	for _, o := range res.Candidates {
+		if !c.claimed[o.OrderID] {
+			kept = append(kept, o)
+		}
+		c.claimed[o.OrderID] = true
+	}
+	res.Candidates = kept
+	return res, err
+}
+
+// validatingFinder refuses to look up a request it would not send.
+type validatingFinder struct{ *paper.Broker }
+
+func (v validatingFinder) FindOrder(ctx context.Context, q broker.FindQuery) (broker.FindResult, error) {
+	if !q.Request.Quantity.IsPositive() {
+		return broker.FindResult{}, &errors.BrokerError{Broker: "paper", Kind: errors.ErrInvalidOrder, Message: "quantity"}
+	}
+	return v.Broker.FindOrder(ctx, q)
+}
+
+// incompleteFinder never claims a complete search.
+type incompleteFinder struct{ *paper.Broker }
+
+func (f incompleteFinder) FindOrder(ctx context.Context, q broker.FindQuery) (broker.FindResult, error) {
+	res, err := f.Broker.FindOrder(ctx, q)
+	res.Complete = false
+	return res, err
+}
+
+// shortLister drops the newest order of every listing.
+type shortLister struct{ *paper.Broker }
+
+func (s shortLister) Orders(ctx context.Context, q broker.OrderQuery) ([]broker.Order, error) {
+	orders, err := s.Broker.Orders(ctx, q)
+	if n := len(orders); n > 0 {
+		orders = orders[:n-1]
+	}
+	return orders, err
+}
+
+// unfilteredLister ignores the query's filter.
+type unfilteredLister struct{ *paper.Broker }
+
+func (u unfilteredLister) Orders(ctx context.Context, q broker.OrderQuery) ([]broker.Order, error) {
+	q.Filter = broker.FilterAll
+	return u.Broker.Orders(ctx, q)
+}
+
+// leavesOnTerminal reports the order's quantity as still working after it
+// ended.
+type leavesOnTerminal struct{ *paper.Broker }
+
+func (l leavesOnTerminal) GetOrder(ctx context.Context, id string) (broker.Order, error) {
+	o, err := l.Broker.GetOrder(ctx, id)
+	if o.Status.Terminal() {
+		o.LeavesQuantity = o.Quantity
+	}
+	return o, err
+}
+
+// refusingChecker refuses every request.
+type refusingChecker struct{ *paper.Broker }
+
+func (refusingChecker) CheckOrder(broker.OrderRequest) error {
+	return &errors.BrokerError{Broker: "paper", Kind: errors.ErrNotSupported, Message: "everything"}
+}
+
 func TestSuitePassesPaper(t *testing.T) {
 	h, _ := paperHarness(t)
 	if failures := runRecorded(t, h); len(failures) != 0 {
@@ -222,6 +303,15 @@ func TestSuiteCatchesBrokenBrokers(t *testing.T) {
 		{"cancel of a filled order accepted", func(b *paper.Broker) broker.Broker { return cancelsAnything{b} }, "partial-then-full-fill"},
 		{"quotes of the first batch only", func(b *paper.Broker) broker.Broker { return oneBatch{b} }, "quotes"},
 		{"replaced order still open", func(b *paper.Broker) broker.Broker { return &keepsReplaced{Broker: b} }, "replace"},
+		{"lookup claims what it found", func(b *paper.Broker) broker.Broker {
+			return &claimingFinder{Broker: b, claimed: map[string]bool{}}
+		}, "find-order"},
+		{"lookup validates the request", func(b *paper.Broker) broker.Broker { return validatingFinder{b} }, "errors-classified"},
+		{"lookup never complete", func(b *paper.Broker) broker.Broker { return incompleteFinder{b} }, "find-order"},
+		{"listing cut short", func(b *paper.Broker) broker.Broker { return shortLister{b} }, "order-lister"},
+		{"listing ignores the filter", func(b *paper.Broker) broker.Broker { return unfilteredLister{b} }, "order-lister"},
+		{"leaves quantity on a terminal order", func(b *paper.Broker) broker.Broker { return leavesOnTerminal{b} }, "place-get-cancel"},
+		{"checker refuses a plain limit order", func(b *paper.Broker) broker.Broker { return refusingChecker{b} }, "order-checker"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/errors"
@@ -47,6 +48,9 @@ var checks = [...]check{
 	{"errors-classified", (*suite).checkErrors},
 	{"partial-then-full-fill", (*suite).checkPartialFill},
 	{"quotes", (*suite).checkQuotes},
+	{"find-order", (*suite).checkFindOrder},
+	{"order-lister", (*suite).checkOrderLister},
+	{"order-checker", (*suite).checkOrderChecker},
 }
 
 // suite holds the harness with its defaults filled in.
@@ -100,6 +104,9 @@ func (h *Harness) withDefaults() error {
 	}
 	if h.UnknownOrderID == "" {
 		h.UnknownOrderID = "987654321012"
+	}
+	if h.Now == nil {
+		h.Now = time.Now
 	}
 	if !h.PriceTick.IsPositive() || !h.ReplaceLimitBuy.IsPositive() {
 		return fmt.Errorf("Harness.PriceTick %s and ReplaceLimitBuy %s must be positive", h.PriceTick, h.ReplaceLimitBuy)
@@ -237,6 +244,22 @@ func wantWorking(t tb, o broker.Order, req broker.OrderRequest) {
 	}
 }
 
+// wantLeaves checks that o's working quantity is want: Remaining() says
+// so, and LeavesQuantity is zero on a terminal order and, where the broker
+// reports it, want on a working one.
+func wantLeaves(t tb, o broker.Order, want decimal.Decimal) {
+	t.Helper()
+	if o.Status.Terminal() && !o.LeavesQuantity.IsZero() {
+		t.Errorf("order %s is %s with LeavesQuantity %s, want 0 on a terminal order", o.OrderID, o.Status, o.LeavesQuantity)
+	}
+	if !o.Status.Terminal() && !o.LeavesQuantity.IsZero() && !o.LeavesQuantity.Equal(want) {
+		t.Errorf("order %s LeavesQuantity = %s, want %s", o.OrderID, o.LeavesQuantity, want)
+	}
+	if r := o.Remaining(); !r.Equal(want) {
+		t.Errorf("order %s (%s) Remaining() = %s, want %s", o.OrderID, o.Status, r, want)
+	}
+}
+
 // wantKind checks that err is non-nil and matches kind.
 func wantKind(t tb, what string, err error, kind errors.Kind) {
 	t.Helper()
@@ -277,9 +300,11 @@ func (s *suite) checkPlaceGetCancel(t tb) {
 		t.Errorf("after CancelOrder, status = %s, want pending_cancel or canceled", st)
 	}
 	s.settle(t)
-	if st := s.get(t, ack.OrderID).Status; st != broker.StatusCanceled {
-		t.Errorf("after CancelOrder and Settle, status = %s, want canceled", st)
+	canceled := s.get(t, ack.OrderID)
+	if canceled.Status != broker.StatusCanceled {
+		t.Errorf("after CancelOrder and Settle, status = %s, want canceled", canceled.Status)
 	}
+	wantLeaves(t, canceled, decimal.Zero)
 	if slices.Contains(s.openIDs(t), ack.OrderID) {
 		t.Errorf("OpenOrders still holds the canceled order %s", ack.OrderID)
 	}
@@ -381,9 +406,16 @@ func (s *suite) checkErrors(t tb) {
 	if after := s.openIDs(t); len(after) != len(before) {
 		t.Errorf("an invalid request changed OpenOrders from %d to %d orders", len(before), len(after))
 	}
-	if finder, ok := b.(broker.OrderFinder); ok {
-		_, err := finder.FindOrder(ctx, req)
-		wantKind(t, "FindOrder of a refused request", err, errors.ErrOrderNotFound)
+	if finder, ok := broker.Find[broker.OrderFinder](b); ok {
+		// A lookup never validates: it reports what the broker holds, and
+		// the broker holds nothing for a request it refused.
+		res, err := finder.FindOrder(ctx, s.findQuery(req))
+		if err != nil {
+			t.Errorf("FindOrder of a refused request: %v, want no error (a lookup never validates)", err)
+		}
+		if len(res.Candidates) != 0 {
+			t.Errorf("FindOrder of a refused request returned candidates %v, want none", orderIDs(res.Candidates))
+		}
 	}
 }
 
@@ -404,6 +436,7 @@ func (s *suite) checkPartialFill(t tb) {
 		t.Errorf("after a partial fill, status = %s, want partially_filled", o.Status)
 	}
 	wantFills(t, o, []decimal.Decimal{first}, []decimal.Decimal{p1})
+	wantLeaves(t, o, rest)
 	if !slices.Contains(s.openIDs(t), ack.OrderID) {
 		t.Errorf("OpenOrders does not hold the partially filled order %s", ack.OrderID)
 	}
@@ -414,6 +447,7 @@ func (s *suite) checkPartialFill(t tb) {
 		t.Errorf("after the rest filled, status = %s, want filled", o.Status)
 	}
 	wantFills(t, o, []decimal.Decimal{first, rest}, []decimal.Decimal{p1, p2})
+	wantLeaves(t, o, decimal.Zero)
 	if slices.Contains(s.openIDs(t), ack.OrderID) {
 		t.Errorf("OpenOrders still holds the filled order %s", ack.OrderID)
 	}
@@ -509,5 +543,144 @@ func (s *suite) checkQuotes(t tb) {
 	}
 	if !slices.Equal(mixedSymbols, []string{symbols[0]}) {
 		t.Errorf("Quotes(%s, unknown %s) returned %v, want only %s", symbols[0], s.h.UnknownSymbol, mixedSymbols, symbols[0])
+	}
+}
+
+// lookupSkew is how far on either side of the broker's clock a lookup
+// window reaches, as the order tracker allows for clock skew.
+const lookupSkew = time.Minute
+
+// findQuery returns the query the order tracker would make for req sent
+// just now.
+func (s *suite) findQuery(req broker.OrderRequest) broker.FindQuery {
+	now := s.h.Now()
+	return broker.FindQuery{Request: req, From: now.Add(-lookupSkew), To: now.Add(lookupSkew)}
+}
+
+func orderIDs(orders []broker.Order) []string {
+	ids := make([]string, len(orders))
+	for i, o := range orders {
+		ids[i] = o.OrderID
+	}
+	return ids
+}
+
+func (s *suite) checkFindOrder(t tb) {
+	finder, ok := broker.Find[broker.OrderFinder](s.h.Broker)
+	if !ok {
+		t.Skipf("the broker does not implement broker.OrderFinder")
+	}
+	ctx := t.Context()
+	req := s.limitBuy(s.h.RestingLimitBuy)
+	ack := s.place(t, req)
+	// Twice: a lookup never claims what it found, so the second must see
+	// the order as the first did.
+	for i := range 2 {
+		res, err := finder.FindOrder(ctx, s.findQuery(req))
+		if err != nil {
+			t.Fatalf("FindOrder #%d of a placed order: %v", i+1, err)
+		}
+		if !slices.Contains(orderIDs(res.Candidates), ack.OrderID) {
+			t.Errorf("FindOrder #%d of placed order %s: candidates %v do not hold it", i+1, ack.OrderID, orderIDs(res.Candidates))
+		}
+		wantOldestFirst(t, "FindOrder candidates", res.Candidates)
+	}
+
+	// A request never sent, at a price no check uses, so that a broker
+	// matching by fields has nothing to match either.
+	never := s.limitBuy(s.h.RestingLimitBuy.Sub(s.h.PriceTick.Mul(decimal.NewFromInt(5))))
+	res, err := finder.FindOrder(ctx, s.findQuery(never))
+	switch {
+	case err != nil:
+		t.Errorf("FindOrder of a request never sent: %v", err)
+	case len(res.Candidates) != 0:
+		t.Errorf("FindOrder of a request never sent returned candidates %v", orderIDs(res.Candidates))
+	case !res.Complete:
+		t.Errorf("FindOrder of a request never sent on a small account: Complete = false, want a complete search")
+	}
+}
+
+// wantOldestFirst checks that orders are sorted by CreatedAt.
+func wantOldestFirst(t tb, what string, orders []broker.Order) {
+	t.Helper()
+	if !slices.IsSortedFunc(orders, func(a, b broker.Order) int { return a.CreatedAt.Compare(b.CreatedAt) }) {
+		t.Errorf("%s are not oldest first: %v", what, orderIDs(orders))
+	}
+}
+
+func (s *suite) checkOrderLister(t tb) {
+	lister, ok := broker.Find[broker.OrderLister](s.h.Broker)
+	if !ok {
+		t.Skipf("the broker does not implement broker.OrderLister")
+	}
+	ctx := t.Context()
+	start := s.h.Now()
+	working := s.place(t, s.limitBuy(s.h.RestingLimitBuy))
+	canceled := s.place(t, s.limitBuy(s.h.RestingLimitBuy))
+	if err := s.h.Broker.CancelOrder(ctx, canceled.OrderID); err != nil {
+		t.Fatalf("CancelOrder(%s): %v", canceled.OrderID, err)
+	}
+	s.settle(t)
+
+	from := start.Add(-lookupSkew)
+	tests := []struct {
+		name    string
+		q       broker.OrderQuery
+		want    []string // ids that must be listed
+		wantNot []string // ids that must not be
+	}{
+		{"all", broker.OrderQuery{From: from}, []string{working.OrderID, canceled.OrderID}, nil},
+		{"open", broker.OrderQuery{Filter: broker.FilterOpen, From: from}, []string{working.OrderID}, []string{canceled.OrderID}},
+		{"canceled", broker.OrderQuery{Filter: broker.FilterCanceled, From: from}, []string{canceled.OrderID}, []string{working.OrderID}},
+		{"filled", broker.OrderQuery{Filter: broker.FilterFilled, From: from}, nil, []string{working.OrderID, canceled.OrderID}},
+		{"symbol", broker.OrderQuery{From: from, Symbol: s.h.Instrument.Symbol}, []string{working.OrderID, canceled.OrderID}, nil},
+		{"other symbol", broker.OrderQuery{From: from, Symbol: s.h.UnknownSymbol}, nil, []string{working.OrderID, canceled.OrderID}},
+		{"window before", broker.OrderQuery{From: from.Add(-time.Hour), To: from}, nil, []string{working.OrderID, canceled.OrderID}},
+	}
+	for _, tt := range tests {
+		orders, err := lister.Orders(ctx, tt.q)
+		if err != nil {
+			t.Errorf("Orders(%s): %v", tt.name, err)
+			continue
+		}
+		ids := orderIDs(orders)
+		for _, id := range tt.want {
+			if !slices.Contains(ids, id) {
+				t.Errorf("Orders(%s) = %v, does not hold %s", tt.name, ids, id)
+			}
+		}
+		for _, id := range tt.wantNot {
+			if slices.Contains(ids, id) {
+				t.Errorf("Orders(%s) = %v, holds %s", tt.name, ids, id)
+			}
+		}
+		for _, o := range orders {
+			s.wantSelected(t, tt.name, tt.q, o)
+		}
+	}
+}
+
+// wantSelected checks that o is an order q selects.
+func (s *suite) wantSelected(t tb, name string, q broker.OrderQuery, o broker.Order) {
+	t.Helper()
+	if !q.Filter.Match(o) {
+		t.Errorf("Orders(%s) holds order %s in status %s, which the filter refuses", name, o.OrderID, o.Status)
+	}
+	if q.Symbol != "" && o.Instrument.Symbol != q.Symbol {
+		t.Errorf("Orders(%s) holds order %s for %s", name, o.OrderID, o.Instrument.Symbol)
+	}
+	if o.Status.Terminal() && !o.LeavesQuantity.IsZero() {
+		t.Errorf("Orders(%s): terminal order %s has LeavesQuantity %s", name, o.OrderID, o.LeavesQuantity)
+	}
+}
+
+func (s *suite) checkOrderChecker(t tb) {
+	checker, ok := broker.Find[broker.OrderChecker](s.h.Broker)
+	if !ok {
+		t.Skipf("the broker does not implement broker.OrderChecker")
+	}
+	req := s.limitBuy(s.h.RestingLimitBuy)
+	if err := checker.CheckOrder(req); err != nil {
+		t.Errorf("CheckOrder of a plain %s limit buy: %v, want nil", req.TimeInForce, err)
 	}
 }
