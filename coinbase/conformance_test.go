@@ -25,6 +25,7 @@ func harness(e *env) brokertest.Harness {
 		UnknownSymbol:  "ZZZZ-USD",
 		UnknownOrderID: "7f0d1c3e-0000-4000-8000-000000000000",
 		ReplaceKeepsID: true,
+		Now:            e.clock.Now,
 	}
 }
 

@@ -323,8 +323,8 @@ func TestRefusals(t *testing.T) {
 			if !errors.As(err, &be) || be.Broker != paper.Name || be.Op != string(paper.OpPlaceOrder) {
 				t.Errorf("error %#v is not a paper *errors.BrokerError of place order", err)
 			}
-			if _, err := b.FindOrder(ctx, tt.req); !errors.Is(err, errors.ErrOrderNotFound) {
-				t.Errorf("a refused order was recorded: FindOrder = %v", err)
+			if res, err := b.FindOrder(ctx, broker.FindQuery{Request: tt.req}); err != nil || len(res.Candidates) != 0 {
+				t.Errorf("a refused order was recorded: FindOrder = %+v, %v", res, err)
 			}
 		})
 	}
@@ -498,8 +498,8 @@ func TestFaults(t *testing.T) {
 	if !errors.Is(err, errors.ErrBrokerUnavailable) || !errors.As(err, &be) || be.HTTPStatus != 503 || !errors.Retryable(err) {
 		t.Errorf("unavailable: %v, want a retryable 503 ErrBrokerUnavailable", err)
 	}
-	if _, err := b.FindOrder(ctx, r); !errors.Is(err, errors.ErrOrderNotFound) {
-		t.Errorf("an order failed before taking effect was placed: %v", err)
+	if res, err := b.FindOrder(ctx, broker.FindQuery{Request: r}); err != nil || len(res.Candidates) != 0 {
+		t.Errorf("an order failed before taking effect was placed: %+v, %v", res, err)
 	}
 
 	next = paper.FaultNetwork
@@ -512,8 +512,9 @@ func TestFaults(t *testing.T) {
 	if !errors.Is(err, errors.ErrOutcomeUnknown) || errors.Retryable(err) {
 		t.Errorf("lost answer: %v, want a non-retryable ErrOutcomeUnknown", err)
 	}
-	if o, err := b.FindOrder(ctx, r); err != nil || o.Status != broker.StatusNew {
-		t.Errorf("the order whose answer was lost: %v, %v; want it placed", o.Status, err)
+	if res, err := b.FindOrder(ctx, broker.FindQuery{Request: r}); err != nil || len(res.Candidates) != 1 ||
+		res.Candidates[0].Status != broker.StatusNew {
+		t.Errorf("the order whose answer was lost: %+v, %v; want it placed", res, err)
 	}
 	if h := b.Health(ctx); !errors.Is(h.LastError, errors.ErrOutcomeUnknown) {
 		t.Errorf("Health.LastError = %v, want the lost answer", h.LastError)
