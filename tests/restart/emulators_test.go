@@ -1,0 +1,158 @@
+package restart_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/arbiontrader/arbion/auth"
+	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/coinbase"
+	"github.com/arbiontrader/arbion/coinbase/coinbasetest"
+	"github.com/arbiontrader/arbion/etrade"
+	"github.com/arbiontrader/arbion/etrade/etradetest"
+	"github.com/arbiontrader/arbion/internal/httpx/fakeclock"
+	"github.com/shopspring/decimal"
+)
+
+// equity is what the equity rigs trade.
+type equity struct{}
+
+func (equity) instrument() broker.Instrument {
+	return broker.Instrument{Symbol: "AAPL", AssetClass: broker.Equity}
+}
+func (equity) quantity() decimal.Decimal   { return decimal.NewFromInt(10) }
+func (equity) limitPrice() decimal.Decimal { return decimal.RequireFromString("99.50") }
+
+// snapshots reads every order the emulator holds through a fresh adapter.
+func snapshots(t *testing.T, b broker.Broker, ids []string) []broker.Order {
+	t.Helper()
+	var out []broker.Order
+	for _, id := range ids {
+		o, err := b.GetOrder(t.Context(), id)
+		if err != nil {
+			t.Fatalf("GetOrder(%s): %v", id, err)
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// coinbaseRig: one emulated portfolio and API key.
+type coinbaseRig struct {
+	clk *fakeclock.Clock
+	srv *coinbasetest.Server
+	key coinbasetest.TestKey
+}
+
+type emuClock struct{ *fakeclock.Clock }
+
+func (c emuClock) After(d time.Duration) <-chan time.Time { return c.NewTimer(d).C() }
+
+func newCoinbaseRig(t *testing.T) rig {
+	clk := fakeclock.NewAuto(start)
+	srv := coinbasetest.NewServer(coinbasetest.Config{Clock: emuClock{clk}})
+	t.Cleanup(srv.Close)
+	key, err := coinbasetest.NewES256Key("organizations/org-1/apiKeys/key-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.RegisterKey(key)
+	return &coinbaseRig{clk: clk, srv: srv, key: key}
+}
+
+func (r *coinbaseRig) connect(t *testing.T) broker.Broker {
+	b, err := coinbase.New(coinbase.Config{Credentials: coinbase.Credentials{KeyName: r.key.Name, PrivateKey: r.key.Secret},
+		BaseURL: r.srv.URL(), HTTPClient: r.srv.Client(), Now: r.clk.Now, Clock: r.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (r *coinbaseRig) fill(t *testing.T, id string, qty, px decimal.Decimal) {
+	if err := r.srv.Fill(id, qty, px); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *coinbaseRig) orders(t *testing.T) []broker.Order {
+	var ids []string
+	for _, o := range r.srv.Orders() {
+		ids = append(ids, o.OrderID)
+	}
+	return snapshots(t, r.connect(t), ids)
+}
+
+func (r *coinbaseRig) now() time.Time          { return r.clk.Now() }
+func (r *coinbaseRig) advance(d time.Duration) { r.clk.Advance(d) }
+func (r *coinbaseRig) instrument() broker.Instrument {
+	return broker.Instrument{Symbol: "BTC-USD", AssetClass: broker.Crypto}
+}
+func (r *coinbaseRig) quantity() decimal.Decimal   { return decimal.RequireFromString("0.01") }
+func (r *coinbaseRig) limitPrice() decimal.Decimal { return decimal.RequireFromString("50000.00") }
+
+func TestRestartMatrixCoinbase(t *testing.T) { runMatrix(t, "coinbase", newCoinbaseRig) }
+
+// etradeRig: one emulated account; each process restores the same access
+// token, as a restart within the trading day does.
+type etradeRig struct {
+	equity
+	clk *fakeclock.Clock
+	srv *etradetest.Server
+	tok auth.Token
+}
+
+func newEtradeRig(t *testing.T) rig {
+	clk := fakeclock.NewAuto(start)
+	srv, err := etradetest.New(etradetest.Config{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	srv.SetQuote("AAPL", etradetest.Quote{Bid: decimal.NewFromInt(100), Ask: decimal.NewFromInt(100),
+		Last: decimal.NewFromInt(100)})
+	tok, sec := srv.IssueAccessToken()
+	exp, _ := srv.AccessTokenExpiry(tok)
+	return &etradeRig{clk: clk, srv: srv, tok: auth.Token{AccessToken: tok, Secret: sec, Expiry: exp}}
+}
+
+func (r *etradeRig) connect(t *testing.T) broker.Broker {
+	store := auth.NewMemoryStore()
+	key := "etrade/" + r.srv.AccountIDKey()
+	if err := store.Save(context.Background(), key, r.tok); err != nil {
+		t.Fatal(err)
+	}
+	b, err := etrade.New(etrade.Config{ConsumerKey: r.srv.ConsumerKey(), ConsumerSecret: r.srv.ConsumerSecret(),
+		AccountIDKey: r.srv.AccountIDKey(), Store: store, APIURL: r.srv.URL(), OAuthURL: r.srv.URL(),
+		AuthorizeURL: r.srv.URL() + "/e/t/etws/authorize", HTTPClient: r.srv.Client(),
+		AccountsPerSecond: 1000, OrdersPerSecond: 1000, MarketPerSecond: 1000, Clock: r.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (r *etradeRig) fill(t *testing.T, id string, qty, px decimal.Decimal) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.srv.Fill(n, qty, px); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *etradeRig) orders(t *testing.T) []broker.Order {
+	var ids []string
+	for _, o := range r.srv.Orders() {
+		ids = append(ids, strconv.FormatInt(o.OrderID, 10))
+	}
+	return snapshots(t, r.connect(t), ids)
+}
+
+func (r *etradeRig) now() time.Time          { return r.clk.Now() }
+func (r *etradeRig) advance(d time.Duration) { r.clk.Advance(d) }
+
+func TestRestartMatrixEtrade(t *testing.T) { runMatrix(t, "etrade", newEtradeRig) }
