@@ -467,8 +467,6 @@ func sortOldestFirst(os []broker.Order) {
 	})
 }
 
-func mustID(s string) int64 { v, _ := strconv.ParseInt(s, 10, 64); return v }
-
 // mapOrder maps an order and reports a status it does not know.
 func (b *Broker) mapOrder(w wireOrder) broker.Order {
 	o, known := orderOf(w)
