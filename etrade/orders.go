@@ -192,9 +192,16 @@ func (b *Broker) PlaceOrder(ctx context.Context, req broker.OrderRequest) (broke
 	if prev != nil {
 		return b.againFor(ctx, req, prev)
 	}
-	return b.previewAndPlace(ctx, req, in, "", func(_ context.Context, _ error) (broker.Order, error) {
-		return b.findSent(ctx, req, in)
-	})
+	return b.previewAndPlace(ctx, req, in, "", notHere)
+}
+
+// notHere is the resolution of a lost placement inside the adapter: none.
+// Matching by fields cannot tell this process's order from one another
+// process placed with the same fields; the order tracker settles it with
+// FindOrder, against the store's record of which broker orders are taken.
+func notHere(context.Context, error) (broker.Order, error) {
+	return broker.Order{}, &errors.OrderError{Op: "place", Kind: errors.ErrOutcomeUnknown,
+		Reason: "settled by the tracker's lookup (FindOrder), never by the adapter"}
 }
 
 // againFor answers a PlaceOrder of a client order id already known.
@@ -208,11 +215,7 @@ func (b *Broker) againFor(ctx context.Context, req broker.OrderRequest, in *inte
 			OrderID: strconv.FormatInt(id, 10), Symbol: req.Instrument.Symbol,
 			Reason: "this client order id was already placed", Kind: errors.ErrDuplicateOrder}
 	case intentUnknown:
-		o, err := b.findSent(ctx, req, in)
-		if err != nil {
-			return broker.Ack{}, b.unknownErr(req, "an earlier placement's answer was lost and the order is not found yet", err)
-		}
-		return b.ackFound(req, in, o), nil
+		return broker.Ack{}, b.unknownErr(req, "an earlier placement's answer was lost; not resent", nil)
 	}
 	return broker.Ack{}, &errors.OrderError{Op: "submit", ClientOrderID: req.ClientOrderID,
 		Symbol: req.Instrument.Symbol, Reason: "this client order id is being placed", Kind: errors.ErrDuplicateOrder}
@@ -360,47 +363,6 @@ func (b *Broker) ackFound(req broker.OrderRequest, in *intent, o broker.Order) b
 	b.mu.Unlock()
 	return broker.Ack{OrderID: o.OrderID, ClientOrderID: req.ClientOrderID, Status: o.Status,
 		RawStatus: o.RawStatus, AcceptedAt: o.CreatedAt, Warnings: warnings}
-}
-
-// findSent looks for the order an intent placed among the account's recent
-// orders, matching its fields and a placement time near the send, and
-// skipping orders this adapter knows belong to other intents.
-func (b *Broker) findSent(ctx context.Context, req broker.OrderRequest, in *intent) (broker.Order, error) {
-	b.mu.Lock()
-	sent, order := in.sentAt, in.order
-	claimed := map[int64]bool{}
-	for cid, other := range b.intents {
-		if cid != req.ClientOrderID && other.orderID != 0 {
-			claimed[other.orderID] = true
-		}
-	}
-	b.mu.Unlock()
-	from := sent.Add(-5 * time.Minute)
-	if sent.IsZero() {
-		from = b.clock.Now().Add(-b.cfg.FindWindow)
-	}
-	orders, err := b.listOrders(ctx, url.Values{"symbol": {req.Instrument.Symbol}}, func(page []wireOrder) bool {
-		return msTime(page[len(page)-1].OrderDetail[0].PlacedTime.v).Before(from)
-	})
-	if err != nil {
-		return broker.Order{}, err
-	}
-	var found []wireOrder
-	for _, w := range orders {
-		if !claimed[w.OrderID.v] && !msTime(w.OrderDetail[0].PlacedTime.v).Before(from) && matches(w, order) {
-			found = append(found, w)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return broker.Order{}, &errors.OrderError{Op: "find", ClientOrderID: req.ClientOrderID,
-			Symbol: req.Instrument.Symbol, Reason: "no matching recent order", Kind: errors.ErrOrderNotFound}
-	case 1:
-		return b.mapOrder(found[0]), nil
-	}
-	return broker.Order{}, &errors.OrderError{Op: "find", ClientOrderID: req.ClientOrderID, Symbol: req.Instrument.Symbol,
-		Reason: fmt.Sprintf("%d recent orders match; cannot tell which one is this request's", len(found)),
-		Kind:   errors.ErrOutcomeUnknown}
 }
 
 // matches compares a listed order with the Order element that was sent.
@@ -682,9 +644,9 @@ func (b *Broker) ReplaceOrder(ctx context.Context, orderID string, req broker.Or
 	old := strconv.FormatInt(id, 10)
 	return b.previewAndPlace(ctx, req, in, old, func(ctx context.Context, _ error) (broker.Order, error) {
 		o, err := b.GetOrder(ctx, old)
-		if err == nil && o.ReplacedBy != "" {
+		if err == nil && o.ReplacedBy != "" { // the old order names its replacement: proof
 			return b.GetOrder(ctx, o.ReplacedBy)
 		}
-		return b.findSent(ctx, req, in)
+		return notHere(ctx, err)
 	})
 }
