@@ -15,6 +15,8 @@ package broker
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -388,4 +390,16 @@ type Capabilities struct {
 	QuoteBatchSize int
 	// AssetClasses lists the asset classes the broker trades.
 	AssetClasses []AssetClass
+}
+
+// SortOldestFirst sorts orders as FindResult.Candidates and OrderLister
+// listings are ordered: by CreatedAt, then by OrderID for orders entered at
+// the same instant (a stable, total order).
+func SortOldestFirst(orders []Order) {
+	slices.SortStableFunc(orders, func(a, b Order) int {
+		if n := a.CreatedAt.Compare(b.CreatedAt); n != 0 {
+			return n
+		}
+		return strings.Compare(a.OrderID, b.OrderID)
+	})
 }

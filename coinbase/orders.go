@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -384,7 +383,7 @@ func (b *Broker) FindOrder(ctx context.Context, q broker.FindQuery) (broker.Find
 	if err != nil {
 		return broker.FindResult{}, err
 	}
-	sortOldestFirst(res.Candidates)
+	broker.SortOldestFirst(res.Candidates)
 	res.Complete = true
 	return res, nil
 }
@@ -401,15 +400,6 @@ func windowQuery(from, to time.Time) url.Values {
 		q.Set("end_date", to.UTC().Truncate(time.Second).Add(time.Second).Format(time.RFC3339))
 	}
 	return q
-}
-
-func sortOldestFirst(os []broker.Order) {
-	slices.SortStableFunc(os, func(a, c broker.Order) int {
-		if n := a.CreatedAt.Compare(c.CreatedAt); n != 0 {
-			return n
-		}
-		return strings.Compare(a.OrderID, c.OrderID)
-	})
 }
 
 // placeLookback is how far before a create's first attempt the fallback
@@ -557,7 +547,7 @@ func (b *Broker) Orders(ctx context.Context, q broker.OrderQuery) ([]broker.Orde
 			Message: fmt.Sprintf("%d open orders: Coinbase returns at most %d, more may exist", seen, openListingCap),
 			Kind:    errors.ErrIncompleteListing})
 	}
-	sortOldestFirst(out)
+	broker.SortOldestFirst(out)
 	return out, nil
 }
 

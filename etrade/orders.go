@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
@@ -408,7 +406,7 @@ func (b *Broker) FindOrder(ctx context.Context, q broker.FindQuery) (broker.Find
 			res.Candidates = append(res.Candidates, b.mapOrder(w))
 		}
 	}
-	sortOldestFirst(res.Candidates)
+	broker.SortOldestFirst(res.Candidates)
 	return res, nil
 }
 
@@ -418,15 +416,6 @@ func (b *Broker) dateQuery(q url.Values, from, to time.Time) url.Values {
 	q.Set("fromDate", from.In(b.eastern).Format("01022006"))
 	q.Set("toDate", to.In(b.eastern).Format("01022006"))
 	return q
-}
-
-func sortOldestFirst(os []broker.Order) {
-	slices.SortStableFunc(os, func(a, c broker.Order) int {
-		if n := a.CreatedAt.Compare(c.CreatedAt); n != 0 {
-			return n
-		}
-		return strings.Compare(a.OrderID, c.OrderID)
-	})
 }
 
 // mapOrder maps an order and reports a status it does not know.
@@ -530,7 +519,7 @@ func (b *Broker) Orders(ctx context.Context, q broker.OrderQuery) ([]broker.Orde
 			}
 		}
 	}
-	sortOldestFirst(out)
+	broker.SortOldestFirst(out)
 	return out, nil
 }
 

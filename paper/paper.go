@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -369,12 +368,7 @@ func (b *Broker) Orders(ctx context.Context, q broker.OrderQuery) ([]broker.Orde
 		}
 		return nil
 	})
-	slices.SortFunc(out, func(a, c broker.Order) int {
-		if n := a.CreatedAt.Compare(c.CreatedAt); n != 0 {
-			return n
-		}
-		return strings.Compare(a.OrderID, c.OrderID)
-	})
+	broker.SortOldestFirst(out)
 	return out, err
 }
 
