@@ -157,6 +157,7 @@ type Broker struct {
 	loaded    bool
 	renewMu   sync.Mutex // one renew at a time
 	intents   map[string]*intent
+	previews  map[string]previewed // a caller's recent previews, by client order id
 	lastHTTP  time.Time
 	reachable bool
 	scrub     scrubber // secrets to cut from response text

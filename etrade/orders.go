@@ -282,7 +282,10 @@ func (b *Broker) previewAndPlace(ctx context.Context, req broker.OrderRequest, i
 		return broker.Ack{}, err
 	}
 	for round := 1; ; round++ {
-		pv, err := b.preview(ctx, op, method, previewPath, req.ClientOrderID, orderJSON)
+		pv, ok := b.takePreview(req.ClientOrderID, orderJSON, round, changeOf)
+		if !ok {
+			pv, err = b.preview(ctx, op, method, previewPath, req.ClientOrderID, orderJSON)
+		}
 		if err != nil {
 			b.forget(req.ClientOrderID)
 			return broker.Ack{}, err

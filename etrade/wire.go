@@ -371,6 +371,9 @@ type previewResult struct {
 	previewIDs []int64
 	warnings   []message
 	time       int64 // ms
+	// commission and total are E*TRADE's estimates, summed over the
+	// Order elements.
+	commission, total decimal.Decimal
 }
 
 func decodePreview(body []byte) (previewResult, error) {
@@ -388,6 +391,8 @@ func decodePreview(body []byte) (previewResult, error) {
 	}
 	for _, o := range p.Order {
 		out.warnings = append(out.warnings, o.Messages.Message...)
+		out.commission = out.commission.Add(o.EstimatedCommission.d)
+		out.total = out.total.Add(o.EstimatedTotalAmount.d)
 	}
 	out.time = p.PreviewTime.v
 	return out, nil
