@@ -145,7 +145,8 @@ func (b *Broker) loadSession(ctx context.Context) error {
 }
 
 // activeSession returns a session fit for a request: loaded, not past
-// midnight, renewed first when it has been idle.
+// midnight, renewed first when this process saw it idle for
+// Config.IdleRenewAfter.
 func (b *Broker) activeSession(ctx context.Context, op string) (session, error) {
 	if err := b.loadSession(ctx); err != nil {
 		return session{}, err
@@ -160,7 +161,10 @@ func (b *Broker) activeSession(ctx context.Context, op string) (session, error) 
 	if !now.Before(s.expiry) {
 		return session{}, loginAgain(op, "the access token expired at midnight US Eastern", nil)
 	}
-	if s.lastUsed.IsZero() || now.Sub(s.lastUsed) >= b.cfg.IdleRenewAfter {
+	// A token restored from the store has no known last use: it is not
+	// renewed on every start, but only if E*TRADE refuses it as inactive
+	// (call renews once on that 401, which proves nothing was done).
+	if !s.lastUsed.IsZero() && now.Sub(s.lastUsed) >= b.cfg.IdleRenewAfter {
 		if err := b.renew(ctx, *s); err != nil {
 			return session{}, err
 		}

@@ -296,3 +296,30 @@ func TestHostsAndAuthorizeURL(t *testing.T) {
 		t.Errorf("AuthorizeURL = %s, want the docs' form %s", got, want)
 	}
 }
+
+// TestRestoredTokenRenewedOnlyWhenIdle: a token restored from the store at
+// start is not renewed on every start (it was); E*TRADE's verdict decides.
+// Used at once it needs no renewal; restored after two idle hours, the
+// first request is refused as inactive and renewed once, then succeeds.
+func TestRestoredTokenRenewedOnlyWhenIdle(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		idle     time.Duration
+		renewals int
+	}{
+		{"fresh", time.Minute, 0},
+		{"idle", 3 * time.Hour, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := fakeclock.NewAuto(etStart(t))
+			e := newEnv(t, envOptions{clock: clock})
+			clock.Advance(tc.idle)
+			if _, err := e.b.Positions(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.srv.Calls(etradetest.OpRenew); got != tc.renewals {
+				t.Errorf("%d renewals, want %d", got, tc.renewals)
+			}
+		})
+	}
+}
