@@ -19,8 +19,8 @@ const brokerName = "coinbase"
 // tag-stripped text. A kind left empty is filled by httpx from the status.
 func decodeError(status int, _ http.Header, body []byte) *errors.BrokerError {
 	be := &errors.BrokerError{Broker: brokerName}
-	code, message, isJSON := parseErrorBody(body)
-	be.Code, be.Message = code, message
+	code, message, detail, isJSON := parseErrorBody(body)
+	be.Code, be.Message, be.Detail = code, message, detail
 	if !isJSON {
 		be.Message = shortText(body)
 	}
@@ -43,12 +43,13 @@ func decodeError(status int, _ http.Header, body []byte) *errors.BrokerError {
 	return be
 }
 
-// parseErrorBody reads code and message from any of the JSON error shapes.
-func parseErrorBody(body []byte) (code, message string, ok bool) {
+// parseErrorBody reads code, message and detail (error_details, when it
+// says more than the message) from any of the JSON error shapes.
+func parseErrorBody(body []byte) (code, message, detail string, ok bool) {
 	var w wireError
 	trimmed := strings.TrimSpace(string(body))
 	if !strings.HasPrefix(trimmed, "{") || json.Unmarshal(body, &w) != nil {
-		return "", "", false
+		return "", "", "", false
 	}
 	code = w.Error
 	if code == "" && len(w.Errors) > 0 {
@@ -66,7 +67,10 @@ func parseErrorBody(body []byte) (code, message string, ok bool) {
 	if message == "" && len(w.Errors) > 0 {
 		message = w.Errors[0].Message
 	}
-	return code, truncate(message, 300), true
+	if w.ErrorDetails != message {
+		detail = truncate(w.ErrorDetails, 300)
+	}
+	return code, truncate(message, 300), detail, true
 }
 
 // codeKind maps a JSON error code of a 4xx answer to a kind; "" leaves the

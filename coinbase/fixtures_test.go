@@ -325,3 +325,18 @@ func TestLeavesIsDerived(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorDetailKeptApart: error_details that says more than the message
+// is BrokerError.Detail, not appended to Message; equal to it (as in every
+// observed body), it is not repeated.
+func TestErrorDetailKeptApart(t *testing.T) {
+	be := decodeError(400, http.Header{}, []byte(`{"error":"INVALID_ARGUMENT","message":"invalid size",`+
+		`"error_details":"base_size 0.000000001 is below the product's base_min_size 0.00001"}`))
+	if be.Message != "invalid size" || be.Detail != "base_size 0.000000001 is below the product's base_min_size 0.00001" {
+		t.Errorf("message %q, detail %q", be.Message, be.Detail)
+	}
+	be = decodeError(400, http.Header{}, []byte(`{"error":"INVALID_ARGUMENT","message":"ProductID is invalid","error_details":"ProductID is invalid"}`))
+	if be.Detail != "" {
+		t.Errorf("detail %q repeats the message", be.Detail)
+	}
+}
