@@ -138,9 +138,11 @@ func TestPlaceUnderFaults(t *testing.T) {
 				t.Errorf("repeat: %v %q, emulator holds %s", err2, ack2.OrderID, held[0].ID)
 			}
 			if len(held) == 1 {
-				o, err := r.b.FindOrder(context.Background(), req)
-				if err != nil || o.OrderID != held[0].ID {
-					t.Errorf("FindOrder = %q, %v; want %s", o.OrderID, err, held[0].ID)
+				now := r.clock.Now()
+				res, err := r.b.FindOrder(context.Background(), broker.FindQuery{Request: req,
+					From: now.Add(-time.Minute), To: now.Add(time.Minute)})
+				if err != nil || !res.Complete || len(res.Candidates) != 1 || res.Candidates[0].OrderID != held[0].ID {
+					t.Errorf("FindOrder = %+v, %v; want complete with the one candidate %s", res, err, held[0].ID)
 				}
 			}
 			t.Logf("first: %v; repeat: %v; held %d", errors.KindOf(err), errors.KindOf(err2), len(held))

@@ -229,8 +229,8 @@ func testCanceledOrderFixture(t *testing.T) {
 	if diff := cmp.Diff(want, o, decimalEqual); diff != "" {
 		t.Errorf("canceled order (-want +got):\n%s", diff)
 	}
-	if !o.Remaining().Equal(dec("1")) {
-		t.Errorf("unfilled = %s, want 1 (remainingQuantity 0 means nothing working)", o.Remaining())
+	if !o.Remaining().IsZero() {
+		t.Errorf("Remaining() = %s, want 0: a canceled order leaves nothing working", o.Remaining())
 	}
 }
 

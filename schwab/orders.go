@@ -23,8 +23,6 @@ const (
 	// lookupLookback is how far before the send time a lost placement is
 	// searched (spec §8: submit time − 2 min).
 	lookupLookback = 2 * time.Minute
-	// findLookback bounds FindOrder for a request this process did not send.
-	findLookback = 24 * time.Hour
 	// listAhead lets the list window end a little in the future, so that an
 	// order stamped by a clock ahead of ours is not cut off.
 	listAhead = time.Minute
@@ -37,7 +35,8 @@ type intent struct {
 	req    broker.OrderRequest
 	sentAt time.Time
 	ack    broker.Ack
-	err    error // nil: placed; ErrOutcomeUnknown: unresolved
+	err    error     // nil: placed; ErrOutcomeUnknown: unresolved
+	endAt  time.Time // when the first send returned; zero while in flight
 }
 
 // PlaceOrder places a single-leg order. A ClientOrderID already placed
@@ -75,6 +74,7 @@ func (b *Broker) ReplaceOrder(ctx context.Context, orderID string, req broker.Or
 func (b *Broker) submit(ctx context.Context, key string, req broker.OrderRequest, body []byte, op, suffix, method string) (broker.Ack, error) {
 	for {
 		b.ordersMu.Lock()
+		b.pruneLocked()
 		in := b.byClient[key]
 		if in == nil {
 			in = &intent{done: make(chan struct{}), key: key, req: req}
@@ -94,7 +94,7 @@ func (b *Broker) firstSend(ctx context.Context, in *intent, body []byte, op, suf
 	ack, err := b.send(ctx, in, body, op, suffix, method)
 	b.ordersMu.Lock()
 	defer b.ordersMu.Unlock()
-	in.ack, in.err = ack, err
+	in.ack, in.err, in.endAt = ack, err, b.clock.Now()
 	switch {
 	case err == nil:
 		b.claimed[ack.OrderID] = in.req.ClientOrderID
@@ -103,6 +103,25 @@ func (b *Broker) firstSend(ctx context.Context, in *intent, body []byte, op, suf
 	}
 	close(in.done)
 	return ack, err
+}
+
+// pruneLocked forgets, at most once a minute, the intents whose send
+// returned more than IntentRetention ago, and the order ids they placed,
+// so that memory does not grow with the account's history.
+func (b *Broker) pruneLocked() {
+	now := b.clock.Now()
+	if now.Sub(b.pruned) < time.Minute {
+		return
+	}
+	b.pruned = now
+	for key, in := range b.byClient {
+		if !in.endAt.IsZero() && now.Sub(in.endAt) > b.cfg.IntentRetention {
+			delete(b.byClient, key)
+			if in.err == nil && b.claimed[in.ack.OrderID] == in.req.ClientOrderID {
+				delete(b.claimed, in.ack.OrderID)
+			}
+		}
+	}
 }
 
 // repeat answers a ClientOrderID seen before: the first placement's Ack, or
@@ -132,8 +151,9 @@ func (b *Broker) repeat(ctx context.Context, in *intent, req broker.OrderRequest
 	return broker.Ack{}, nil, true
 }
 
-// resolve looks an unresolved placement up again; on success it is
-// recorded, so later calls return it at once.
+// resolve looks an unresolved placement up again; on success the intent
+// records the Ack, so later calls return it at once. The order is not
+// claimed: only a Location answer proves whose an order is.
 func (b *Broker) resolve(ctx context.Context, in *intent) (broker.Ack, error) {
 	o, err := b.matchRecent(ctx, in.req, in.sentAt)
 	if err != nil {
@@ -142,7 +162,6 @@ func (b *Broker) resolve(ctx context.Context, in *intent) (broker.Ack, error) {
 	ack := ackOf(in.req, o, in.sentAt)
 	b.ordersMu.Lock()
 	in.ack, in.err = ack, nil
-	b.claimed[o.OrderID] = in.req.ClientOrderID
 	b.ordersMu.Unlock()
 	return ack, nil
 }
@@ -275,15 +294,16 @@ func orderIDFromLocation(loc, hash string) (string, bool) {
 }
 
 // matchRecent finds the one order entered since sentAt whose fields are the
-// request's and which no other ClientOrderID of this adapter claims.
+// request's and which no other ClientOrderID of this adapter placed, in a
+// listing read in full: anything less is no answer.
 func (b *Broker) matchRecent(ctx context.Context, req broker.OrderRequest, sentAt time.Time) (broker.Order, error) {
-	orders, err := b.listOrders(ctx, sentAt.Add(-lookupLookback), "")
+	l, err := b.listWindow(ctx, sentAt.Add(-lookupLookback), b.clock.Now().Add(listAhead))
 	if err != nil {
 		return broker.Order{}, err
 	}
 	b.ordersMu.Lock()
 	var found []broker.Order
-	for _, o := range orders {
+	for _, o := range l.orders {
 		if owner, ok := b.claimed[o.OrderID]; ok && owner != req.ClientOrderID {
 			continue
 		}
@@ -292,10 +312,12 @@ func (b *Broker) matchRecent(ctx context.Context, req broker.OrderRequest, sentA
 		}
 	}
 	b.ordersMu.Unlock()
-	switch len(found) {
-	case 1:
+	switch {
+	case len(found) == 1 && l.complete:
 		return found[0], nil
-	case 0:
+	case !l.complete:
+		return broker.Order{}, incomplete("find", "the order list was cut short; cannot tell which order is the request's", nil)
+	case len(found) == 0:
 		return broker.Order{}, &errors.OrderError{Op: "find", ClientOrderID: req.ClientOrderID, Symbol: req.Instrument.Symbol,
 			Reason: "no order entered since the send matches the request", Kind: errors.ErrOrderNotFound}
 	}
@@ -315,49 +337,6 @@ func sameIntent(a, b broker.OrderRequest) bool {
 	return a.Instrument == b.Instrument && a.Side == b.Side && a.Type == b.Type && a.TimeInForce == b.TimeInForce &&
 		a.Quantity.Equal(b.Quantity) && a.LimitPrice.Equal(b.LimitPrice) && a.StopPrice.Equal(b.StopPrice) &&
 		a.TrailAmount.Equal(b.TrailAmount) && a.TrailPercent.Equal(b.TrailPercent) && a.ExtendedHours == b.ExtendedHours
-}
-
-// FindOrder finds the order placed for req: through this adapter's record
-// of ClientOrderIDs, else by matching its fields among the orders entered
-// since it was sent (or in the last day, for a request this process did not
-// send). Exactly one match is required; otherwise the error matches
-// errors.ErrOrderNotFound (which right after a placement is not proof that
-// there is none).
-func (b *Broker) FindOrder(ctx context.Context, req broker.OrderRequest) (broker.Order, error) {
-	b.ordersMu.Lock()
-	in := b.byClient[req.ClientOrderID]
-	b.ordersMu.Unlock()
-	since := b.clock.Now().Add(-findLookback)
-	if in != nil {
-		select {
-		case <-in.done:
-		case <-ctx.Done():
-			return broker.Order{}, ctxErr("find order", ctx.Err())
-		}
-		b.ordersMu.Lock()
-		ack, err := in.ack, in.err
-		b.ordersMu.Unlock()
-		if err == nil {
-			return b.GetOrder(ctx, ack.OrderID)
-		}
-		since = in.sentAt
-	}
-	if req.Validate() != nil {
-		return broker.Order{}, &errors.OrderError{Op: "find", ClientOrderID: req.ClientOrderID,
-			Symbol: req.Instrument.Symbol, Reason: "an invalid request is never placed", Kind: errors.ErrOrderNotFound}
-	}
-	o, err := b.matchRecent(ctx, req, since)
-	if err != nil {
-		return broker.Order{}, err
-	}
-	b.ordersMu.Lock()
-	b.claimed[o.OrderID] = req.ClientOrderID
-	if in != nil {
-		in.ack, in.err = ackOf(req, o, in.sentAt), nil
-	}
-	b.ordersMu.Unlock()
-	o.ClientOrderID = req.ClientOrderID
-	return o, nil
 }
 
 func checkOrderID(op, id string) error {
@@ -406,57 +385,6 @@ func (b *Broker) annotate(ctx context.Context, o broker.Order) broker.Order {
 		}
 	}
 	return o
-}
-
-// OpenOrders returns the orders that are not terminal among those entered
-// in the last 364 days (the list's limit is one year), children of
-// OCO/TRIGGER orders included.
-func (b *Broker) OpenOrders(ctx context.Context) ([]broker.Order, error) {
-	orders, err := b.listOrders(ctx, b.clock.Now().Add(-listLookback), "")
-	if err != nil {
-		return nil, err
-	}
-	open := orders[:0]
-	for _, o := range orders {
-		if !o.Status.Terminal() {
-			open = append(open, o)
-		}
-	}
-	return open, nil
-}
-
-// listOrders lists the account's orders entered since from (children
-// flattened, OCO containers left out), optionally of one raw status.
-func (b *Broker) listOrders(ctx context.Context, from time.Time, status string) ([]broker.Order, error) {
-	to := b.clock.Now().Add(listAhead)
-	q := url.Values{
-		"fromEnteredTime": {from.UTC().Format(queryTimeLayout)},
-		"toEnteredTime":   {to.UTC().Format(queryTimeLayout)},
-	}
-	if status != "" {
-		q.Set("status", status)
-	}
-	var last error
-	for range 2 {
-		resp, err := b.read(ctx, "list orders", "/orders", q)
-		if err != nil {
-			return nil, err
-		}
-		list, err := decodeOrderList(resp.Body)
-		if err != nil {
-			last = malformed("list orders", err)
-			continue
-		}
-		if len(list) >= 3000 {
-			b.log.LogAttrs(ctx, slog.LevelWarn, "schwab order list may be truncated at 3000 entries")
-		}
-		var out []broker.Order
-		for i := range list {
-			out = b.flatten(ctx, &list[i], out)
-		}
-		return out, nil
-	}
-	return nil, last
 }
 
 func (b *Broker) flatten(ctx context.Context, w *wireOrder, out []broker.Order) []broker.Order {

@@ -156,7 +156,20 @@ type Config struct {
 	// order was seen in the TD Ameritrade era). Off by default: it doubles
 	// the latency of a placement.
 	VerifyPlacedOrder bool
+	// ListMaxResults is the maxResults sent with every order list; an
+	// answer that long may have been cut, so its window is split and
+	// listed again. Default DefaultListMaxResults (Schwab's own).
+	ListMaxResults int
+	// IntentRetention is how long the adapter remembers a ClientOrderID it
+	// sent after the send returned, to answer a repeat without sending
+	// again: the in-process memory is bounded, the host's order store is
+	// the durable record. Default DefaultIntentRetention.
+	IntentRetention time.Duration
 }
+
+// DefaultIntentRetention is how long a settled send's ClientOrderID is
+// remembered in process by default.
+const DefaultIntentRetention = 24 * time.Hour
 
 // Broker is one Schwab account. It is safe for concurrent use.
 type Broker struct {
@@ -174,6 +187,7 @@ type Broker struct {
 	ordersMu sync.Mutex
 	byClient map[string]*intent // intent key (ClientOrderID for a placement) → its send
 	claimed  map[string]string  // order id → ClientOrderID, for orders placed here
+	pruned   time.Time          // when settled intents were last pruned
 	day      time.Time          // the UTC day dayCount counts
 	dayCount int                // order requests sent on day
 
@@ -189,6 +203,7 @@ type Broker struct {
 var (
 	_ broker.Broker         = (*Broker)(nil)
 	_ broker.OrderFinder    = (*Broker)(nil)
+	_ broker.OrderLister    = (*Broker)(nil)
 	_ broker.HealthReporter = (*Broker)(nil)
 )
 
@@ -205,8 +220,8 @@ func New(cfg Config) (*Broker, error) {
 		return nil, configErr("give Tokens or AccessToken, not both")
 	case cfg.OrderRequestsPerMinute > 120:
 		return nil, configErr("OrderRequestsPerMinute is at most 120 (Schwab's throttle)")
-	case cfg.QuoteBatchSize < 0 || cfg.LoginWarning < 0 || cfg.MatchSkew < 0:
-		return nil, configErr("QuoteBatchSize, LoginWarning and MatchSkew must not be negative")
+	case cfg.QuoteBatchSize < 0 || cfg.LoginWarning < 0 || cfg.MatchSkew < 0 || cfg.ListMaxResults < 0 || cfg.IntentRetention < 0:
+		return nil, configErr("QuoteBatchSize, LoginWarning, MatchSkew, ListMaxResults and IntentRetention must not be negative")
 	}
 	cfg.withDefaults()
 	b := &Broker{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, hash: cfg.AccountHash,
@@ -264,6 +279,12 @@ func (c *Config) withDefaults() {
 	}
 	if c.MatchSkew == 0 {
 		c.MatchSkew = 5 * time.Second
+	}
+	if c.ListMaxResults == 0 {
+		c.ListMaxResults = DefaultListMaxResults
+	}
+	if c.IntentRetention == 0 {
+		c.IntentRetention = DefaultIntentRetention
 	}
 }
 

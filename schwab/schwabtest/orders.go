@@ -580,13 +580,13 @@ func (s *Server) parseListQuery(r *http.Request, allAccounts bool) (listQuery, s
 	case !allAccounts && lq.to.Sub(lq.from) > 365*24*time.Hour:
 		return lq, "maximum date range is 1 year"
 	}
-	lq.maxResults = 3000
+	lq.maxResults = s.cfg.MaxResults
 	if v := q.Get("maxResults"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
 			return lq, fmt.Sprintf("'%s' is not a valid value for maxResults", v)
 		}
-		lq.maxResults = n
+		lq.maxResults = min(n, s.cfg.MaxResults)
 	}
 	if v := q.Get("status"); v != "" {
 		if !slices.Contains(allStatuses, v) {

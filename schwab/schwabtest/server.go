@@ -78,6 +78,12 @@ type Config struct {
 	// Schwab's behaviour is unknown.
 	RetryAfter time.Duration
 
+	// MaxResults is the most orders one order list returns, whatever
+	// maxResults asks: Schwab's own default and cap is 3000 (spec §6.7).
+	// Like Schwab it keeps the newest of the window and drops the rest
+	// without saying so. Default 3000.
+	MaxResults int
+
 	// MaxQuoteSymbols refuses /quotes requests with more symbols (400);
 	// 0 means no limit (Schwab publishes none).
 	MaxQuoteSymbols int
@@ -89,6 +95,9 @@ type Config struct {
 }
 
 func (c *Config) withDefaults() {
+	if c.MaxResults <= 0 {
+		c.MaxResults = 3000
+	}
 	if c.Clock == nil {
 		c.Clock = realClock{}
 	}
