@@ -185,10 +185,6 @@ func (b *Broker) OpenOrders(ctx context.Context) ([]broker.Order, error) {
 // never claims what it found. A send of the same ClientOrderID in flight
 // in this process is waited for first, so that its order is listed.
 func (b *Broker) FindOrder(ctx context.Context, q broker.FindQuery) (broker.FindResult, error) {
-	if q.Account != "" && q.Account != b.cfg.AccountNumber && q.Account != b.cfg.AccountHash {
-		return broker.FindResult{}, &errors.BrokerError{Broker: Name, Op: broker.OpFindOrder, Kind: errors.ErrConfiguration,
-			Message: "the query is for another account than this adapter's"}
-	}
 	if err := b.awaitSend(ctx, q.Request.ClientOrderID); err != nil {
 		return broker.FindResult{}, err
 	}

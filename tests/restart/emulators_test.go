@@ -13,6 +13,8 @@ import (
 	"github.com/arbiontrader/arbion/etrade"
 	"github.com/arbiontrader/arbion/etrade/etradetest"
 	"github.com/arbiontrader/arbion/internal/httpx/fakeclock"
+	"github.com/arbiontrader/arbion/schwab"
+	"github.com/arbiontrader/arbion/schwab/schwabtest"
 	"github.com/shopspring/decimal"
 )
 
@@ -38,6 +40,67 @@ func snapshots(t *testing.T, b broker.Broker, ids []string) []broker.Order {
 	}
 	return out
 }
+
+// schwabRig: one emulated account; each process logs in anew.
+type schwabRig struct {
+	equity
+	clk *schwabtest.FakeClock
+	emu *schwabtest.Server
+}
+
+const schwabAccount = "12345678"
+
+func newSchwabRig(t *testing.T) rig {
+	clk := schwabtest.NewFakeClock(start)
+	clk.SetAutoAdvance(true) // the adapter's rate limiters wait on it
+	emu := schwabtest.New(schwabtest.Config{Clock: clk,
+		Accounts: []schwabtest.Account{{Number: schwabAccount, Cash: decimal.NewFromInt(1_000_000)}}})
+	t.Cleanup(emu.Close)
+	emu.SetQuote("AAPL", schwabtest.QuoteValue{Bid: decimal.NewFromInt(100), Ask: decimal.NewFromInt(100),
+		Last: decimal.NewFromInt(100)})
+	return &schwabRig{clk: clk, emu: emu}
+}
+
+func (r *schwabRig) connect(t *testing.T) broker.Broker {
+	store := auth.NewMemoryStore()
+	tok := r.emu.IssueTokens()
+	if err := store.Save(context.Background(), "schwab", auth.Token{AccessToken: tok.AccessToken,
+		RefreshToken: tok.RefreshToken, Expiry: tok.Expiry, RefreshExpiry: tok.RefreshExpiry}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := auth.NewSource(auth.SourceConfig{Broker: schwab.Name,
+		OAuth2: schwab.OAuth2Config(r.emu.AppKey(), r.emu.AppSecret(), r.emu.RedirectURI(), r.emu.URL()),
+		Store:  store, StoreKey: "schwab", HTTPClient: r.emu.Client(), Now: r.clk.Now,
+		RefreshLifetime: schwab.RefreshLifetime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := schwab.New(schwab.Config{AccountNumber: schwabAccount, Tokens: src, BaseURL: r.emu.URL(),
+		HTTPClient: r.emu.Client(), Clock: r.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (r *schwabRig) fill(t *testing.T, id string, qty, px decimal.Decimal) {
+	if err := r.emu.Fill(id, qty, px); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *schwabRig) orders(t *testing.T) []broker.Order {
+	var ids []string
+	for _, o := range r.emu.Orders() {
+		ids = append(ids, o.ID)
+	}
+	return snapshots(t, r.connect(t), ids)
+}
+
+func (r *schwabRig) now() time.Time          { return r.clk.Now() }
+func (r *schwabRig) advance(d time.Duration) { r.clk.Advance(d) }
+
+func TestRestartMatrixSchwab(t *testing.T) { runMatrix(t, "schwab", newSchwabRig) }
 
 // coinbaseRig: one emulated portfolio and API key.
 type coinbaseRig struct {
