@@ -430,7 +430,7 @@ func (b *Broker) noteRateHeaders(h http.Header) {
 // last error, and the rate-limit headroom per bucket ("private", and
 // "server" when Coinbase sent x-ratelimit-remaining).
 func (b *Broker) Health(ctx context.Context) broker.Health {
-	lastErr, at := b.http.LastError()
+	at, lastErr := b.http.LastFailure()
 	h := broker.Health{Broker: brokerName, LastError: lastErr, LastErrorAt: at,
 		RateLimitRemaining: b.http.Headroom()}
 	b.mu.Lock()

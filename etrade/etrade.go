@@ -318,8 +318,8 @@ func (b *Broker) Health(ctx context.Context) broker.Health {
 		h.TokenExpiry, h.LoginExpiry = s.expiry, s.expiry
 	}
 	b.mu.Unlock()
-	h.LastError, h.LastErrorAt = b.api.LastError()
-	if err, at := b.oauth.LastError(); err != nil && at.After(h.LastErrorAt) {
+	h.LastErrorAt, h.LastError = b.api.LastFailure()
+	if at, err := b.oauth.LastFailure(); err != nil && at.After(h.LastErrorAt) {
 		h.LastError, h.LastErrorAt = err, at
 	}
 	h.RateLimitRemaining = b.api.Headroom()

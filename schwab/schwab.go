@@ -446,7 +446,7 @@ func (b *Broker) Health(ctx context.Context) broker.Health {
 			b.healthMu.Unlock()
 		}
 	}
-	lastErr, lastAt := b.http.LastError()
+	lastAt, lastErr := b.http.LastFailure()
 	b.healthMu.Lock()
 	defer b.healthMu.Unlock()
 	return broker.Health{

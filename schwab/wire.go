@@ -276,13 +276,6 @@ type wireQuoteEntry struct {
 	} `json:"quote"`
 }
 
-// wireQuoteErrors is the "errors" entry inside the /quotes map.
-type wireQuoteErrors struct {
-	InvalidSymbols []string `json:"invalidSymbols"`
-	InvalidCusips  []string `json:"invalidCusips"`
-	InvalidSSIDs   []string `json:"invalidSSIDs"`
-}
-
 // decodeStrict decodes exactly one JSON value from b into v (trailing data
 // is an error); a gzip body the transport left compressed is inflated first. Numbers reach only num, json.Number and flexID fields, so
 // none passes through float64.

@@ -287,12 +287,12 @@ func (c *Client) Headroom() map[string]int {
 	return out
 }
 
-// LastError returns the error of the last failed Do and when it happened;
-// nil and the zero time if none has failed.
-func (c *Client) LastError() (error, time.Time) {
+// LastFailure returns when the last failed Do happened and its error; the
+// zero time and nil if none has failed.
+func (c *Client) LastFailure() (time.Time, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.lastErr, c.lastErrTime
+	return c.lastErrTime, c.lastErr
 }
 
 func (c *Client) recordError(err error) {

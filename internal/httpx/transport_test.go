@@ -211,7 +211,7 @@ func TestObserverAndLastError(t *testing.T) {
 		cfg.Buckets = map[string]httpx.Bucket{"reads": {Rate: 100, Burst: 10}}
 	})
 	ctx := context.Background()
-	if err, at := c.LastError(); err != nil || !at.IsZero() {
+	if at, err := c.LastFailure(); err != nil || !at.IsZero() {
 		t.Errorf("LastError before any failure = %v, %v", err, at)
 	}
 	c.Do(ctx, httpx.Request{Op: "get order", Path: "/ok", Query: map[string][]string{"token": {"s3cret"}}, Bucket: "reads", Idempotent: true})
@@ -223,7 +223,7 @@ func TestObserverAndLastError(t *testing.T) {
 	if diff := cmp.Diff(want, obs, cmpopts.IgnoreFields(httpx.Observation{}, "Latency"), cmpopts.EquateErrors()); diff != "" {
 		t.Errorf("observations (-want +got):\n%s", diff)
 	}
-	if err, at := c.LastError(); err != badErr || !at.Equal(epoch) {
+	if at, err := c.LastFailure(); err != badErr || !at.Equal(epoch) {
 		t.Errorf("LastError = %v, %v; want %v, %v", err, at, badErr, epoch)
 	}
 }
