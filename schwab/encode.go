@@ -54,11 +54,15 @@ var optionInstruction = map[broker.Side]string{
 	broker.Buy: "BUY_TO_OPEN", broker.Sell: "SELL_TO_CLOSE", broker.SellShort: "SELL_TO_OPEN", broker.BuyToCover: "BUY_TO_CLOSE",
 }
 
-// encodeRequest validates req and builds its JSON body. Every refusal is an
+// encodeRequest validates req, refuses what Schwab is known to refuse
+// (see [Broker.CheckOrder]) and builds its JSON body. Every refusal is an
 // *errors.OrderError matching errors.ErrInvalidOrder (or ErrNotSupported)
 // and nothing is sent.
 func encodeRequest(req broker.OrderRequest) ([]byte, error) {
 	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkOrder(req); err != nil {
 		return nil, err
 	}
 	refuse := func(kind errors.Kind, reason string) error {

@@ -244,9 +244,57 @@ func testFilledOrderFixture(t *testing.T) {
 		Side: broker.Buy, Type: broker.Market, TimeInForce: broker.Day, Quantity: dec("1"),
 		Status: broker.StatusFilled, RawStatus: "FILLED", FilledQuantity: dec("1"), AvgFillPrice: dec("22.7299"),
 		Fills:     []broker.Fill{{ExecID: "102102029816-1", Quantity: dec("1"), Price: dec("22.7299"), Time: filledAt}},
-		CreatedAt: time.Date(2025, 8, 29, 17, 15, 17, 0, time.UTC), UpdatedAt: filledAt}
+		CreatedAt: time.Date(2025, 8, 29, 17, 15, 17, 0, time.UTC), UpdatedAt: filledAt,
+		LeavesQuantity: dec("0"), LastFillAt: filledAt}
 	if diff := cmp.Diff(want, o, decimalEqual); diff != "" {
 		t.Errorf("filled order (-want +got):\n%s", diff)
+	}
+}
+
+// replaceFirst replaces the first occurrence of each old with its new, in
+// pairs: the order's own quantity comes before its legs' and executions'.
+func replaceFirst(s string, oldNew ...string) string {
+	for i := 0; i+1 < len(oldNew); i += 2 {
+		s = strings.Replace(s, oldNew[i], oldNew[i+1], 1)
+	}
+	return s
+}
+
+// TestLeavesAndLastFill derives working variants from the shared fixtures:
+// LeavesQuantity is Schwab's remainingQuantity on a working order (derived
+// when absent) and zero on every terminal one, whatever Schwab says;
+// LastFillAt is the time of the last execution leg.
+func TestLeavesAndLastFill(t *testing.T) {
+	filled := string(fixture(t, "order_filled_market_equity.json"))
+	canceled := string(fixture(t, "order_canceled_limit_equity.json"))
+	filledAt := time.Date(2025, 8, 29, 17, 15, 18, 0, time.UTC)
+	tests := []struct {
+		name       string
+		body       string
+		wantLeaves string
+		wantLast   time.Time
+	}{
+		{"filled", filled, "0", filledAt},
+		{"canceled: the pseudo-execution is no fill", canceled, "0", time.Time{}},
+		{"canceled although Schwab says remaining 1", strings.Replace(canceled, `"remainingQuantity": 0.0`, `"remainingQuantity": 1.0`, 1), "0", time.Time{}},
+		{"working, partly filled, remaining sent", replaceFirst(filled, `"status": "FILLED"`, `"status": "WORKING"`,
+			`"quantity": 1.0`, `"quantity": 3.0`, `"remainingQuantity": 0.0`, `"remainingQuantity": 2.0`), "2", filledAt},
+		{"working, partly filled, remaining absent", replaceFirst(filled, `"status": "FILLED"`, `"status": "WORKING"`,
+			`"quantity": 1.0`, `"quantity": 3.0`, `"remainingQuantity": 0.0,`, ``), "2", filledAt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := decodeOrder([]byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !o.LeavesQuantity.Equal(dec(tt.wantLeaves)) || !o.Remaining().Equal(dec(tt.wantLeaves)) {
+				t.Errorf("%s order: LeavesQuantity %s, Remaining() %s; want %s", o.Status, o.LeavesQuantity, o.Remaining(), tt.wantLeaves)
+			}
+			if !o.LastFillAt.Equal(tt.wantLast) {
+				t.Errorf("LastFillAt = %v, want %v", o.LastFillAt, tt.wantLast)
+			}
+		})
 	}
 }
 

@@ -150,7 +150,27 @@ func (w *wireOrder) toOrder() broker.Order {
 		o.ReplacedBy = string(w.ReplacingOrderCollection[0].OrderID)
 	}
 	o.UpdatedAt = latest(o.CreatedAt, w.CloseTime.Time, o.Fills)
+	o.LeavesQuantity = leaves(o, w.RemainingQuantity.Decimal)
+	for _, f := range o.Fills {
+		if f.Time.After(o.LastFillAt) {
+			o.LastFillAt = f.Time
+		}
+	}
 	return o
+}
+
+// leaves is the quantity still working: nothing on a terminal order (a
+// cancelled order's remainingQuantity is what never filled, not what
+// works), Schwab's remainingQuantity where it sent a positive one, else
+// the quantity less what filled.
+func leaves(o broker.Order, remaining decimal.Decimal) decimal.Decimal {
+	switch {
+	case o.Status.Terminal():
+		return decimal.Zero
+	case remaining.IsPositive():
+		return remaining
+	}
+	return decimal.Max(o.Quantity.Sub(o.FilledQuantity), decimal.Zero)
 }
 
 // fills returns the order's executions, oldest first. Only EXECUTION

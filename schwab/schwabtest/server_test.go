@@ -704,3 +704,40 @@ func TestFaultFunc(t *testing.T) {
 		t.Errorf("after removing the func: %d", resp.StatusCode)
 	}
 }
+
+func TestOrderCombinationsSchwabRefuses(t *testing.T) {
+	_, _, c := newTestServer(t, Config{})
+	body := func(orderType, session, duration, prices, assetType, instruction string) string {
+		return `{"orderType":"` + orderType + `","session":"` + session + `","duration":"` + duration +
+			`","orderStrategyType":"SINGLE",` + prices + `"orderLegCollection":[{"instruction":"` + instruction +
+			`","quantity":4,"instrument":{"symbol":"INTC","assetType":"` + assetType + `"}}]}`
+	}
+	tests := []struct {
+		name, body, want string // want "" means accepted
+	}{
+		{"IOC equity", body("LIMIT", "NORMAL", "IMMEDIATE_OR_CANCEL", `"price":"10.00",`, "EQUITY", "BUY"), "IMMEDIATE_OR_CANCEL"},
+		{"FOK equity", body("LIMIT", "NORMAL", "FILL_OR_KILL", `"price":"10.00",`, "EQUITY", "BUY"), ""},
+		{"GTC equity", body("LIMIT", "NORMAL", "GOOD_TILL_CANCEL", `"price":"10.00",`, "EQUITY", "BUY"), ""},
+		{"seamless equity limit", body("LIMIT", "SEAMLESS", "DAY", `"price":"10.00",`, "EQUITY", "BUY"), ""},
+		{"seamless equity stop", body("STOP", "SEAMLESS", "DAY", `"stopPrice":"9.00",`, "EQUITY", "SELL"), "session SEAMLESS"},
+		{"seamless equity market", body("MARKET", "SEAMLESS", "DAY", ``, "EQUITY", "BUY"), "session SEAMLESS"},
+		{"seamless option limit", body("LIMIT", "SEAMLESS", "DAY", `"price":"1.00",`, "OPTION", "BUY_TO_OPEN"), "session SEAMLESS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := c.do("POST", "/trader/v1/accounts/"+c.hash+"/orders", []byte(tt.body))
+			switch {
+			case tt.want == "" && resp.StatusCode != 201:
+				t.Errorf("%d %s, want 201", resp.StatusCode, b)
+			case tt.want != "":
+				var e struct {
+					Message string   `json:"message"`
+					Errors  []string `json:"errors"`
+				}
+				if resp.StatusCode != 400 || json.Unmarshal(b, &e) != nil || !strings.Contains(e.Message, tt.want) || len(e.Errors) != 1 {
+					t.Errorf("%d %s, want 400 {message, errors} mentioning %q", resp.StatusCode, b, tt.want)
+				}
+			}
+		})
+	}
+}

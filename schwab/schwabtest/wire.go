@@ -159,10 +159,31 @@ func validateSingle(ob orderBody) string {
 	if msg := validatePrices(ob); msg != "" {
 		return msg
 	}
+	if msg := validateCombination(ob); msg != "" {
+		return msg
+	}
 	for _, leg := range ob.OrderLegCollection {
 		if msg := validateLeg(leg); msg != "" {
 			return msg
 		}
+	}
+	return ""
+}
+
+// validateCombination refuses what Schwab refuses although each field is
+// valid alone: IMMEDIATE_OR_CANCEL on an equity (schwab-py issue 226) and
+// an extended session on anything but an equity LIMIT order (lumibot PR
+// 1112).
+func validateCombination(ob orderBody) string {
+	equity := false
+	for _, leg := range ob.OrderLegCollection {
+		equity = equity || leg.Instrument.AssetType == "EQUITY"
+	}
+	switch {
+	case equity && ob.Duration == "IMMEDIATE_OR_CANCEL":
+		return "IMMEDIATE_OR_CANCEL is not a valid duration for an EQUITY order"
+	case ob.Session != "NORMAL" && (!equity || ob.OrderType != "LIMIT"):
+		return fmt.Sprintf("session %s is only valid for EQUITY LIMIT orders", ob.Session)
 	}
 	return ""
 }
