@@ -1,6 +1,7 @@
 // Package schwab is the arbion adapter for one Charles Schwab brokerage
 // account through the Schwab Trader API (Individual): a [broker.Broker]
-// that also implements [broker.OrderFinder] and [broker.HealthReporter].
+// that also implements [broker.OrderFinder], [broker.OrderLister],
+// [broker.OrderChecker] and [broker.HealthReporter].
 //
 // Schwab specifics the adapter deals with:
 //
