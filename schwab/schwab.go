@@ -1,6 +1,7 @@
 // Package schwab is the arbion adapter for one Charles Schwab brokerage
 // account through the Schwab Trader API (Individual): a [broker.Broker]
-// that also implements [broker.OrderFinder] and [broker.HealthReporter].
+// that also implements [broker.OrderFinder], [broker.OrderLister],
+// [broker.OrderChecker] and [broker.HealthReporter].
 //
 // Schwab specifics the adapter deals with:
 //
@@ -116,6 +117,10 @@ type Config struct {
 	// AccessToken returns an access token, for hosts that manage tokens
 	// themselves.
 	AccessToken func(ctx context.Context) (string, error)
+	// AppSecret, if given, is the app's client secret: the adapter never
+	// sends it (the token source does) but scrubs it, like the bearer and
+	// refresh tokens, from any error text a broker body carries.
+	AppSecret string
 	// BaseURL is the API host; default DefaultBaseURL. Point it at a
 	// schwabtest emulator in tests.
 	BaseURL string
@@ -181,6 +186,10 @@ type Broker struct {
 	orderBucket string // "" when the limit is off
 	readBucket  string
 
+	// creds holds every secret the Broker keeps, behind a pointer so that
+	// no formatting of a Broker value (even a copy) reaches it.
+	creds *credentials
+
 	hashMu sync.Mutex
 	hash   string
 
@@ -192,7 +201,6 @@ type Broker struct {
 	dayCount int                // order requests sent on day
 
 	healthMu      sync.Mutex
-	lastAccess    string // the access token most recently sent
 	authenticated bool
 	reachable     bool
 	tokenExpiry   time.Time
@@ -225,13 +233,15 @@ func New(cfg Config) (*Broker, error) {
 	}
 	cfg.withDefaults()
 	b := &Broker{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, hash: cfg.AccountHash,
-		byClient: make(map[string]*intent), claimed: make(map[string]string)}
+		byClient: make(map[string]*intent), claimed: make(map[string]string),
+		creds: &credentials{appSecret: cfg.AppSecret}}
+	b.cfg.AppSecret = "" // kept in creds only
 	hc, err := httpx.New(httpx.Config{
 		Broker:          Name,
 		BaseURL:         cfg.BaseURL,
 		HTTPClient:      cfg.HTTPClient,
 		Buckets:         buckets(cfg),
-		DecodeError:     decodeError,
+		DecodeError:     b.decodeError,
 		Authorize:       b.authorize,
 		RequestIDHeader: "Schwab-Client-Correlid",
 		Observer:        b.observe,
@@ -350,6 +360,7 @@ func (b *Broker) authorize(ctx context.Context, req *http.Request) error {
 			return err
 		}
 		access = tok.AccessToken
+		b.creds.setRefresh(tok.RefreshToken)
 		b.noteToken(ctx, tok.Expiry, tok.RefreshExpiry)
 	} else {
 		tok, err := b.cfg.AccessToken(ctx)
@@ -359,9 +370,7 @@ func (b *Broker) authorize(ctx context.Context, req *http.Request) error {
 		}
 		access = tok
 	}
-	b.healthMu.Lock()
-	b.lastAccess = access
-	b.healthMu.Unlock()
+	b.creds.setAccess(access)
 	req.Header.Set("Authorization", "Bearer "+access)
 	return nil
 }
@@ -383,9 +392,7 @@ func (b *Broker) do(ctx context.Context, req httpx.Request) (*httpx.Response, er
 		errors.Is(err, errors.ErrTokenExpired) {
 		return resp, err
 	}
-	b.healthMu.Lock()
-	used := b.lastAccess
-	b.healthMu.Unlock()
+	used := b.creds.lastAccess()
 	if ierr := inv.Invalidate(ctx, used); ierr != nil {
 		return resp, err
 	}
