@@ -126,16 +126,20 @@ func TestPlaceUnderFaults(t *testing.T) {
 				t.Fatalf("error %q says nothing was placed, but the emulator holds %+v", err, held)
 			}
 
-			// Placing the same intent again never makes a second order, and
-			// an order that exists is found.
+			// Placing the same intent again never makes a second order; a
+			// lost answer stays unknown at the adapter, and its lookup
+			// returns the order as the one candidate for the tracker.
 			ack2, err2 := r.b.PlaceOrder(context.Background(), req)
 			wantClassified(t, err2)
 			held = ordersFor(r, req.LimitPrice)
 			if len(held) > 1 {
 				t.Fatalf("the repeat made a second order: %+v", held)
 			}
-			if len(held) == 1 && (err2 != nil || ack2.OrderID != held[0].ID) {
-				t.Errorf("repeat: %v %q, emulator holds %s", err2, ack2.OrderID, held[0].ID)
+			switch {
+			case len(held) == 1 && err == nil && (err2 != nil || ack2.OrderID != held[0].ID):
+				t.Errorf("repeat after success: %v %q, emulator holds %s", err2, ack2.OrderID, held[0].ID)
+			case err != nil && !errors.Is(err2, errors.ErrOutcomeUnknown) && errors.Is(err, errors.ErrOutcomeUnknown):
+				t.Errorf("repeat after a lost answer: %v %q; want outcome unknown, never resent", err2, ack2.OrderID)
 			}
 			if len(held) == 1 {
 				now := r.clock.Now()
@@ -238,7 +242,9 @@ func TestGetUnderFaults(t *testing.T) {
 }
 
 // A Location naming another order is caught when VerifyPlacedOrder is on:
-// the order is read back, does not match, and the right one is found.
+// the order is read back, does not match, and the placement is reported
+// outcome-unknown (the tracker's lookup settles it), never acknowledged
+// under the wrong id.
 func TestWrongLocationCaughtByVerification(t *testing.T) {
 	r := newRig(t, schwabtest.Config{}, func(c *Config) { c.VerifyPlacedOrder = true })
 	r.clock.SetAutoAdvance(true)
@@ -250,12 +256,14 @@ func TestWrongLocationCaughtByVerification(t *testing.T) {
 	r.emu.InjectFault(schwabtest.RoutePlace, schwabtest.Fault{Kind: schwabtest.FaultWrongLocation})
 	req := limitBuy("AAPL", 10, "10.00")
 	ack, err := r.b.PlaceOrder(ctx, req)
-	if err != nil {
-		t.Fatal(err)
+	if !errors.Is(err, errors.ErrOutcomeUnknown) || ack.OrderID != "" {
+		t.Fatalf("PlaceOrder = %q, %v; want outcome unknown, not the decoy %s", ack.OrderID, err, decoy.OrderID)
 	}
 	held := ordersFor(r, req.LimitPrice)
-	if len(held) != 1 || ack.OrderID != held[0].ID || ack.OrderID == decoy.OrderID {
-		t.Errorf("ack %q, decoy %q, emulator holds %+v", ack.OrderID, decoy.OrderID, held)
+	now := r.clock.Now()
+	res, err := r.b.FindOrder(ctx, broker.FindQuery{Request: req, From: now.Add(-time.Minute), To: now.Add(time.Minute)})
+	if err != nil || len(held) != 1 || len(res.Candidates) != 1 || res.Candidates[0].OrderID != held[0].ID {
+		t.Errorf("FindOrder = %+v, %v; emulator holds %+v", res, err, held)
 	}
 }
 

@@ -20,9 +20,6 @@ const (
 	// listLookback is how far back OpenOrders looks: the per-account list
 	// allows at most one year between its bounds.
 	listLookback = 364 * 24 * time.Hour
-	// lookupLookback is how far before the send time a lost placement is
-	// searched (spec §8: submit time − 2 min).
-	lookupLookback = 2 * time.Minute
 	// listAhead lets the list window end a little in the future, so that an
 	// order stamped by a clock ahead of ours is not cut off.
 	listAhead = time.Minute
@@ -151,20 +148,18 @@ func (b *Broker) repeat(ctx context.Context, in *intent, req broker.OrderRequest
 	return broker.Ack{}, nil, true
 }
 
-// resolve looks an unresolved placement up again; on success the intent
-// records the Ack, so later calls return it at once. The order is not
-// claimed: only a Location answer proves whose an order is.
-func (b *Broker) resolve(ctx context.Context, in *intent) (broker.Ack, error) {
-	o, err := b.matchRecent(ctx, in.req, in.sentAt)
-	if err != nil {
-		return broker.Ack{}, outcomeUnknown(in.req, "the earlier placement is still unresolved; not resent", err)
-	}
-	ack := ackOf(in.req, o, in.sentAt)
-	b.ordersMu.Lock()
-	in.ack, in.err = ack, nil
-	b.ordersMu.Unlock()
-	return ack, nil
+// resolve answers a repeat of a placement whose answer was lost: still
+// unknown, never resent. The adapter does not settle it by matching
+// fields (an order another process placed with the same fields would
+// match too); the order tracker does, with FindOrder and the store's
+// record of which broker orders are taken.
+func (b *Broker) resolve(_ context.Context, in *intent) (broker.Ack, error) {
+	return broker.Ack{}, outcomeUnknown(in.req, "the earlier placement is still unresolved; not resent", errSettledByTracker)
 }
+
+// errSettledByTracker says why a lost placement stays unknown here.
+var errSettledByTracker = &errors.OrderError{Op: "place", Kind: errors.ErrOutcomeUnknown,
+	Reason: "settled by the tracker's lookup (FindOrder), never inside the adapter"}
 
 // send makes the one request of a place or replace and settles a lost
 // answer by lookup.
@@ -193,14 +188,9 @@ func (b *Broker) send(ctx context.Context, in *intent, body []byte, op, suffix, 
 		b.forgetHash(err)
 		return broker.Ack{}, err // refused: nothing was placed
 	}
-	o, lerr := b.matchRecent(ctx, in.req, in.sentAt)
-	if lerr != nil {
-		b.log.LogAttrs(ctx, slog.LevelWarn, "schwab order outcome unknown after lookup",
-			slog.String("op", op), slog.String("client_order_id", in.req.ClientOrderID), slog.String("lookup", lerr.Error()))
-		return broker.Ack{}, outcomeUnknown(in.req, "the answer was lost and no single matching order was found; not resent",
-			errors.Join(cause, lerr))
-	}
-	return ackOf(in.req, o, in.sentAt), nil
+	b.log.LogAttrs(ctx, slog.LevelWarn, "schwab order outcome unknown",
+		slog.String("op", op), slog.String("client_order_id", in.req.ClientOrderID))
+	return broker.Ack{}, outcomeUnknown(in.req, "the answer was lost; not resent", errors.Join(cause, errSettledByTracker))
 }
 
 // knownElsewhere reports a Location id that is surely not the new order's:
@@ -247,11 +237,8 @@ func (b *Broker) verifyPlaced(ctx context.Context, in *intent, id string) (broke
 	if err == nil && matches(o, in.req, in.sentAt.Add(-b.cfg.MatchSkew)) {
 		return ackOf(in.req, o, in.sentAt), nil
 	}
-	o, lerr := b.matchRecent(ctx, in.req, in.sentAt)
-	if lerr != nil {
-		return broker.Ack{}, outcomeUnknown(in.req, "Location named order "+id+", which does not match the request", lerr)
-	}
-	return ackOf(in.req, o, in.sentAt), nil
+	return broker.Ack{}, outcomeUnknown(in.req, "Location named order "+id+", which does not match the request",
+		errors.Join(err, errSettledByTracker))
 }
 
 func ackOf(req broker.OrderRequest, o broker.Order, sentAt time.Time) broker.Ack {
@@ -291,38 +278,6 @@ func orderIDFromLocation(loc, hash string) (string, bool) {
 		return "", false
 	}
 	return parts[n-1], true
-}
-
-// matchRecent finds the one order entered since sentAt whose fields are the
-// request's and which no other ClientOrderID of this adapter placed, in a
-// listing read in full: anything less is no answer.
-func (b *Broker) matchRecent(ctx context.Context, req broker.OrderRequest, sentAt time.Time) (broker.Order, error) {
-	l, err := b.listWindow(ctx, sentAt.Add(-lookupLookback), b.clock.Now().Add(listAhead))
-	if err != nil {
-		return broker.Order{}, err
-	}
-	b.ordersMu.Lock()
-	var found []broker.Order
-	for _, o := range l.orders {
-		if owner, ok := b.claimed[o.OrderID]; ok && owner != req.ClientOrderID {
-			continue
-		}
-		if matches(o, req, sentAt.Add(-b.cfg.MatchSkew)) {
-			found = append(found, o)
-		}
-	}
-	b.ordersMu.Unlock()
-	switch {
-	case len(found) == 1 && l.complete:
-		return found[0], nil
-	case !l.complete:
-		return broker.Order{}, incomplete("find", "the order list was cut short; cannot tell which order is the request's", nil)
-	case len(found) == 0:
-		return broker.Order{}, &errors.OrderError{Op: "find", ClientOrderID: req.ClientOrderID, Symbol: req.Instrument.Symbol,
-			Reason: "no order entered since the send matches the request", Kind: errors.ErrOrderNotFound}
-	}
-	return broker.Order{}, &errors.OrderError{Op: "find", ClientOrderID: req.ClientOrderID, Symbol: req.Instrument.Symbol,
-		Reason: strconv.Itoa(len(found)) + " orders match the request; cannot tell which", Kind: errors.ErrOrderNotFound}
 }
 
 // matches reports whether o is what req asked for, entered at or after since.
