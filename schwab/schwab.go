@@ -57,6 +57,17 @@ const DefaultQuoteBatchSize = 100
 // log start saying so.
 const DefaultLoginWarning = 24 * time.Hour
 
+// LoginConfig returns the login settings for Schwab: oc (see
+// [OAuth2Config]), the token saved to store under storeKey, the 7-day
+// refresh lifetime, and PKCE off. Schwab documents no PKCE and no public
+// Schwab client sends it (schwab.md §2.5); should Schwab ever refuse the
+// parameters, a login with PKCE would break. Set DisablePKCE to false on
+// the result to send it anyway.
+func LoginConfig(oc *oauth2.Config, store auth.TokenStore, storeKey string) auth.LoginConfig {
+	return auth.LoginConfig{Broker: Name, OAuth2: oc, Store: store, StoreKey: storeKey,
+		RefreshLifetime: RefreshLifetime, DisablePKCE: true}
+}
+
 // OAuth2Config returns the OAuth2 configuration of a Schwab app for the auth
 // package: the app key and secret (sent as HTTP Basic, as Schwab requires),
 // the registered callback URL (byte for byte) and the authorize and token

@@ -123,8 +123,9 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 // login runs the browser step (simulated by the emulator) and saves the
 // token, encrypted, to the store.
 func login(ctx context.Context, env *environment, oc *oauth2.Config, store auth.TokenStore, in io.Reader, out io.Writer) error {
-	flow, err := auth.NewFlow(auth.LoginConfig{Broker: schwab.Name, OAuth2: oc, Store: store, StoreKey: "schwab",
-		HTTPClient: env.httpClient, RefreshLifetime: schwab.RefreshLifetime})
+	lc := schwab.LoginConfig(oc, store, "schwab")
+	lc.HTTPClient = env.httpClient
+	flow, err := auth.NewFlow(lc)
 	if err != nil {
 		return err
 	}
