@@ -119,6 +119,15 @@ func gzipped(s string) []byte {
 	return buf.Bytes()
 }
 
+// TestGatewayDetailKeptApart: errors[].detail is BrokerError.Detail, not
+// appended to Message.
+func TestGatewayDetailKeptApart(t *testing.T) {
+	be := decodeError(401, http.Header{}, []byte(`{"errors":[{"id":"e","status":401,"title":"Unauthorized","detail":"Client not authorized"}]}`))
+	if be.Detail != "Client not authorized" || strings.Contains(be.Message, "Client not authorized") || be.Code != "Unauthorized" {
+		t.Errorf("code %q, message %q, detail %q", be.Code, be.Message, be.Detail)
+	}
+}
+
 func TestDecodeErrorShapes(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -168,7 +177,7 @@ func TestDecodeErrorShapes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			be := decodeError(tt.status, http.Header{}, tt.body)
-			if be.Kind != tt.kind || be.Code != tt.code || !strings.Contains(be.Message, tt.message) || be.HTTPStatus != tt.status {
+			if be.Kind != tt.kind || be.Code != tt.code || !strings.Contains(be.Message+" "+be.Detail, tt.message) || be.HTTPStatus != tt.status {
 				t.Errorf("decodeError = %+v, want kind %q code %q message ~%q", fieldsOf(be), tt.kind, tt.code, tt.message)
 			}
 			if !errors.Is(be, tt.kind) {

@@ -91,7 +91,8 @@ func decodeError(status int, header http.Header, body []byte) *errors.BrokerErro
 	if len(gateway) > 0 {
 		g := gateway[0]
 		be.Code = g.Title
-		be.Message = joinMessage(be.Message, g.Detail)
+		// Schwab's longer explanation is kept apart from the message.
+		be.Detail = g.Detail
 		if be.RequestID == "" {
 			be.RequestID = g.ID
 		}
@@ -109,7 +110,7 @@ func refine(be *errors.BrokerError, status int) {
 	if status != http.StatusBadRequest {
 		return
 	}
-	msg := strings.ToLower(be.Message)
+	msg := strings.ToLower(be.Message + " " + be.Detail)
 	switch {
 	case strings.Contains(msg, "invalid account number"):
 		be.Code = codeInvalidAccount

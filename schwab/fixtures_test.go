@@ -162,7 +162,7 @@ func testError400Fixture(t *testing.T) {
 func testError401Fixture(t *testing.T) {
 	be := decodeError(401, http.Header{}, fixture(t, "error_401_errors_array.json"))
 	want := errorFields{Kind: errors.ErrUnauthenticated, Status: 401, Code: "Unauthorized",
-		Message: "Client not authorized", RequestID: "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX"}
+		Detail: "Client not authorized", RequestID: "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX"}
 	if diff := cmp.Diff(want, fieldsOf(be)); diff != "" {
 		t.Errorf("401 (-want +got):\n%s", diff)
 	}
@@ -208,11 +208,12 @@ type errorFields struct {
 	Status    int
 	Code      string
 	Message   string
+	Detail    string
 	RequestID string
 }
 
 func fieldsOf(be *errors.BrokerError) errorFields {
-	return errorFields{be.Kind, be.HTTPStatus, be.Code, be.Message, be.RequestID}
+	return errorFields{be.Kind, be.HTTPStatus, be.Code, be.Message, be.Detail, be.RequestID}
 }
 
 func testCanceledOrderFixture(t *testing.T) {

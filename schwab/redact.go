@@ -70,7 +70,7 @@ func (b *Broker) decodeError(status int, header http.Header, body []byte) *error
 		return nil
 	}
 	sec := b.secrets()
-	be.Message, be.Code, be.RequestID = scrub(be.Message, sec), scrub(be.Code, sec), scrub(be.RequestID, sec)
+	be.Message, be.Detail, be.Code, be.RequestID = scrub(be.Message, sec), scrub(be.Detail, sec), scrub(be.Code, sec), scrub(be.RequestID, sec)
 	return be
 }
 

@@ -38,6 +38,11 @@ func echoingServer(t *testing.T, status int) *httptest.Server {
 		echo := r.Header.Get("Authorization") + " refresh=" + sentinelRefresh + " secret=" + sentinelSecret
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
+		if status == http.StatusUnauthorized || status == http.StatusServiceUnavailable {
+			// The gateway's shape: the echo lands in errors[].detail.
+			fmt.Fprintf(w, `{"errors":[{"id":"x","status":%d,"title":"Gateway","detail":%q}]}`, status, echo)
+			return
+		}
 		fmt.Fprintf(w, `{"message":%q,"errors":[%q]}`, "bad request: "+echo, echo)
 	}))
 	t.Cleanup(srv.Close)
@@ -62,7 +67,7 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 				t.Fatal("GetOrder against an error server: no error")
 			}
 			var be *errors.BrokerError
-			if !errors.As(err, &be) || be.HTTPStatus != status || !strings.Contains(be.Message, redacted) {
+			if !errors.As(err, &be) || be.HTTPStatus != status || !strings.Contains(be.Message+be.Detail, redacted) {
 				t.Errorf("error %v: want a BrokerError with status %d whose message kept its text, secrets redacted", err, status)
 			}
 			texts := map[string]string{
