@@ -386,6 +386,9 @@ type Capabilities struct {
 	// IdempotentClientOrderID: placing a ClientOrderID the broker already
 	// holds returns the existing order instead of creating a second one.
 	IdempotentClientOrderID bool
+	// ClientOrderID is the broker's rule for client order ids; ids from
+	// NewClientOrderID meet every broker's.
+	ClientOrderID ClientOrderIDRule
 	// QuoteBatchSize is the most symbols one quote request may carry.
 	QuoteBatchSize int
 	// AssetClasses lists the asset classes the broker trades.

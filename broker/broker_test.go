@@ -88,8 +88,8 @@ func TestValidate(t *testing.T) {
 			r.Type, r.LimitPrice, r.TrailPercent = broker.TrailingStop, decimal.Zero, d("99.99")
 		}, nil},
 		{"empty client id", func(r *broker.OrderRequest) { r.ClientOrderID = "" }, []string{"client_order_id"}},
-		{"client id too long", func(r *broker.OrderRequest) { r.ClientOrderID = strings.Repeat("a", 21) }, []string{"client_order_id"}},
-		{"client id with a dash", func(r *broker.OrderRequest) { r.ClientOrderID = "a-b" }, []string{"client_order_id"}},
+		{"client id too long", func(r *broker.OrderRequest) { r.ClientOrderID = strings.Repeat("a", 129) }, []string{"client_order_id"}},
+		{"client id with a space", func(r *broker.OrderRequest) { r.ClientOrderID = "a b" }, []string{"client_order_id"}},
 		{"client id non-ascii", func(r *broker.OrderRequest) { r.ClientOrderID = "é" }, []string{"client_order_id"}},
 		{"empty symbol", func(r *broker.OrderRequest) { r.Instrument.Symbol = "" }, []string{"instrument.symbol"}},
 		{"symbol with a newline", func(r *broker.OrderRequest) { r.Instrument.Symbol = "AA\nPL" }, []string{"instrument.symbol"}},
@@ -318,12 +318,34 @@ func TestDeriveClientOrderID(t *testing.T) {
 
 func TestValidateClientOrderID(t *testing.T) {
 	for id, ok := range map[string]bool{
-		"a": true, "Z9": true, strings.Repeat("x", 20): true,
-		"": false, strings.Repeat("x", 21): false, "a b": false, "a-b": false, "a_b": false, "ü": false, "a\x00": false,
+		"a": true, "Z9": true, strings.Repeat("x", 20): true, strings.Repeat("x", 128): true,
+		"9f1c2a7e-3b4d-4c5e-8f90-1a2b3c4d5e6f": true, "a-b": true, "a_b": true,
+		"": false, strings.Repeat("x", 129): false, "a b": false, "ü": false, "a\x00": false,
 	} {
 		err := broker.ValidateClientOrderID(id)
 		if ok != (err == nil) || err != nil && !errors.Is(err, errors.ErrInvalidOrder) {
 			t.Errorf("ValidateClientOrderID(%q) = %v, want ok=%v (ErrInvalidOrder otherwise)", id, err, ok)
+		}
+	}
+}
+
+func TestClientOrderIDRule(t *testing.T) {
+	etrade := broker.ClientOrderIDRule{MaxLen: 20, Alphanumeric: true}
+	coinbase := broker.ClientOrderIDRule{MaxLen: 128}
+	none := broker.ClientOrderIDRule{}
+	uuid := "9f1c2a7e-3b4d-4c5e-8f90-1a2b3c4d5e6f"
+	for _, tc := range []struct {
+		rule broker.ClientOrderIDRule
+		id   string
+		ok   bool
+	}{
+		{etrade, broker.NewClientOrderID(), true}, {etrade, uuid, false}, {etrade, strings.Repeat("a", 21), false},
+		{coinbase, uuid, true}, {coinbase, strings.Repeat("a", 129), false},
+		{none, uuid, true},
+	} {
+		err := tc.rule.Check(tc.id)
+		if tc.ok != (err == nil) || err != nil && !errors.Is(err, errors.ErrInvalidOrder) {
+			t.Errorf("%+v.Check(%q) = %v, want ok=%v", tc.rule, tc.id, err, tc.ok)
 		}
 	}
 }

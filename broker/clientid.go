@@ -8,9 +8,42 @@ import (
 	"github.com/arbiontrader/arbion/errors"
 )
 
-// MaxClientOrderIDLen is the longest client order id every supported broker
-// accepts: E*TRADE allows at most 20 alphanumeric characters.
+// MaxClientOrderIDLen is the length of the ids NewClientOrderID and
+// DeriveClientOrderID make: the longest every supported broker accepts
+// (E*TRADE allows at most 20 alphanumeric characters).
 const MaxClientOrderIDLen = 20
+
+// LongestClientOrderIDLen is the longest client order id Validate accepts
+// (Coinbase's 128); each broker's own, often stricter, rule is in
+// Capabilities.ClientOrderID.
+const LongestClientOrderIDLen = 128
+
+// ClientOrderIDRule says which client order ids a broker takes.
+type ClientOrderIDRule struct {
+	// MaxLen is the longest id the broker accepts; 0 when the broker keeps
+	// none (Schwab), so that any id Validate accepts lives in arbion's
+	// records only.
+	MaxLen int
+	// Alphanumeric: only ASCII letters and digits (E*TRADE).
+	Alphanumeric bool
+}
+
+// Check refuses an id the broker would refuse, with an error matching
+// errors.ErrInvalidOrder that names the rule.
+func (r ClientOrderIDRule) Check(id string) error {
+	if r.MaxLen > 0 && len(id) > r.MaxLen {
+		return fmt.Errorf("client_order_id is %d characters, the broker takes at most %d: %w",
+			len(id), r.MaxLen, errors.ErrInvalidOrder)
+	}
+	if r.Alphanumeric {
+		for _, c := range []byte(id) {
+			if !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
+				return fmt.Errorf("client_order_id %q: the broker takes only A-Z, a-z, 0-9: %w", id, errors.ErrInvalidOrder)
+			}
+		}
+	}
+	return nil
+}
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -47,21 +80,23 @@ func DeriveClientOrderID(parts ...string) string {
 	return string(buf[:])
 }
 
-// ValidateClientOrderID refuses an id that some supported broker would not
-// take: it must be 1 to 20 ASCII letters and digits. The error matches
+// ValidateClientOrderID refuses an id no supported broker would take: it
+// must be 1 to LongestClientOrderIDLen printable ASCII characters without
+// spaces (a UUID is fine). A broker's stricter rule is checked by its
+// OrderChecker (Capabilities.ClientOrderID). The error matches
 // errors.ErrInvalidOrder.
 func ValidateClientOrderID(id string) error {
 	if id == "" {
 		return fmt.Errorf("client_order_id is empty: %w", errors.ErrInvalidOrder)
 	}
-	if len(id) > MaxClientOrderIDLen {
+	if len(id) > LongestClientOrderIDLen {
 		return fmt.Errorf("client_order_id is %d characters, at most %d allowed: %w",
-			len(id), MaxClientOrderIDLen, errors.ErrInvalidOrder)
+			len(id), LongestClientOrderIDLen, errors.ErrInvalidOrder)
 	}
 	for _, c := range []byte(id) {
-		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
-			return fmt.Errorf("client_order_id %q has a character other than A-Z, a-z, 0-9: %w",
-				id, errors.ErrInvalidOrder)
+		if c <= ' ' || c > '~' {
+			return fmt.Errorf("client_order_id has a character that is not printable ASCII (or is a space): %w",
+				errors.ErrInvalidOrder)
 		}
 	}
 	return nil

@@ -66,7 +66,7 @@ func Example() {
 // Validate names every field that is wrong.
 func ExampleOrderRequest_Validate() {
 	req := broker.OrderRequest{
-		ClientOrderID: "not-alphanumeric",
+		ClientOrderID: "has a space",
 		Instrument:    broker.Instrument{Symbol: "AAPL", AssetClass: broker.Equity},
 		Side:          broker.Sell,
 		Type:          broker.StopLimit,
@@ -79,9 +79,9 @@ func ExampleOrderRequest_Validate() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// order validate (client id not-alphanumeric, AAPL): invalid order: client_order_id "not-alphanumeric" has a character other than A-Z, a-z, 0-9: invalid order
-	// order validate (client id not-alphanumeric, AAPL): invalid order: quantity must be positive, got -5
-	// order validate (client id not-alphanumeric, AAPL): invalid order: limit_price must be positive for a stop_limit order, got 0
+	// order validate (client id has a space, AAPL): invalid order: client_order_id has a character that is not printable ASCII (or is a space): invalid order
+	// order validate (client id has a space, AAPL): invalid order: quantity must be positive, got -5
+	// order validate (client id has a space, AAPL): invalid order: limit_price must be positive for a stop_limit order, got 0
 }
 
 // DeriveClientOrderID gives every replica the same id for the same intent.

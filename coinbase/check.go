@@ -36,7 +36,17 @@ func (b *Broker) CheckReplace(req broker.OrderRequest) error {
 	return nil
 }
 
+// clientOrderIDRule is Coinbase's: up to 128 characters, UUIDs
+// recommended (coinbase.md, create order).
+var clientOrderIDRule = broker.ClientOrderIDRule{MaxLen: 128}
+
 func checkPlace(req broker.OrderRequest, op string) error {
+	if req.ClientOrderID != "" || op == "place" {
+		if err := clientOrderIDRule.Check(req.ClientOrderID); err != nil {
+			return &errors.OrderError{Op: op, ClientOrderID: req.ClientOrderID, Symbol: req.Instrument.Symbol,
+				Reason: "Coinbase's client order id rule", Kind: errors.ErrInvalidOrder, Err: err}
+		}
+	}
 	switch {
 	case req.Instrument.AssetClass != broker.Crypto:
 		return notSupported(req, op, "instrument.asset_class", "coinbase trades crypto only, not %s", req.Instrument.AssetClass)

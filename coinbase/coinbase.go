@@ -298,6 +298,7 @@ func (b *Broker) Capabilities() broker.Capabilities {
 	return broker.Capabilities{
 		NativeStop: false, StopLimit: true, TrailingStop: false, GTC: true,
 		Replace: true, Bracket: true, Fractional: true, IdempotentClientOrderID: true,
+		ClientOrderID:  clientOrderIDRule,
 		QuoteBatchSize: b.cfg.QuoteBatchSize,
 		AssetClasses:   []broker.AssetClass{broker.Crypto},
 	}

@@ -35,3 +35,22 @@ func TestPreviewOrder(t *testing.T) {
 		t.Errorf("invalid preview = %v, want ErrInvalidOrder before sending", err)
 	}
 }
+
+// TestCallersUUIDIsAClientOrderID: Coinbase takes client order ids up to
+// 128 characters and recommends UUIDs; a caller's own works (Validate
+// refused it before).
+func TestCallersUUIDIsAClientOrderID(t *testing.T) {
+	e := newEnv(t, coinbasetest.Config{}, false, nil)
+	e.srv.SetBalance("USD", d("1000000"))
+	req := limitBuy("0.01", "50000")
+	req.ClientOrderID = "9f1c2a7e-3b4d-4c5e-8f90-1a2b3c4d5e6f"
+	if _, err := e.b.PlaceOrder(ctx(t), req); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.srv.Orders(); len(got) != 1 || got[0].ClientOrderID != req.ClientOrderID {
+		t.Errorf("emulator orders %+v, want one with the UUID", got)
+	}
+	if rule := e.b.Capabilities().ClientOrderID; rule.MaxLen != 128 || rule.Alphanumeric {
+		t.Errorf("Capabilities().ClientOrderID = %+v", rule)
+	}
+}

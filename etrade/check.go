@@ -15,7 +15,15 @@ import (
 // sending anything.
 func (b *Broker) CheckOrder(req broker.OrderRequest) error { return checkRequest(req) }
 
+// clientOrderIDRule is E*TRADE's: at most 20 letters and digits
+// (etrade.md, PlaceOrderRequest.clientOrderId).
+var clientOrderIDRule = broker.ClientOrderIDRule{MaxLen: 20, Alphanumeric: true}
+
 func checkRequest(req broker.OrderRequest) error {
+	if err := clientOrderIDRule.Check(req.ClientOrderID); err != nil {
+		return &errors.OrderError{Op: "submit", ClientOrderID: req.ClientOrderID, Symbol: req.Instrument.Symbol,
+			Reason: "E*TRADE's client order id rule", Kind: errors.ErrInvalidOrder, Err: err}
+	}
 	refuse := func(reason string) error {
 		return &errors.OrderError{Op: "submit", ClientOrderID: req.ClientOrderID, Symbol: req.Instrument.Symbol,
 			Reason: reason, Kind: errors.ErrNotSupported}

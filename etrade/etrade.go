@@ -289,6 +289,7 @@ func (b *Broker) Name() string { return brokerName }
 func (b *Broker) Capabilities() broker.Capabilities {
 	return broker.Capabilities{
 		NativeStop: true, StopLimit: true, TrailingStop: true, GTC: true, Replace: true,
+		ClientOrderID:  clientOrderIDRule,
 		QuoteBatchSize: QuoteBatchSize, AssetClasses: []broker.AssetClass{broker.Equity},
 	}
 }

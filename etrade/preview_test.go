@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/etrade/etradetest"
 )
 
@@ -47,5 +48,22 @@ func TestPreviewOrderThenPlaceOnIt(t *testing.T) {
 	}
 	if got := e.srv.Calls(etradetest.OpPreview); got != 3 {
 		t.Errorf("%d preview requests, want 3 (the changed request previews anew)", got)
+	}
+}
+
+// TestClientOrderIDRuleRefusedLocally: E*TRADE takes at most 20 letters and
+// digits; a UUID is refused before anything is sent.
+func TestClientOrderIDRuleRefusedLocally(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	req := limitBuy("AAPL", "100.00")
+	req.ClientOrderID = "9f1c2a7e-3b4d-4c5e-8f90-1a2b3c4d5e6f"
+	if err := e.b.CheckOrder(req); !errors.Is(err, errors.ErrInvalidOrder) {
+		t.Fatalf("CheckOrder = %v, want ErrInvalidOrder", err)
+	}
+	if _, err := e.b.PlaceOrder(t.Context(), req); !errors.Is(err, errors.ErrInvalidOrder) {
+		t.Fatalf("PlaceOrder = %v, want ErrInvalidOrder", err)
+	}
+	if n := e.srv.Calls(etradetest.OpPreview) + e.srv.Calls(etradetest.OpPlace); n != 0 {
+		t.Errorf("%d requests reached the emulator, want 0", n)
 	}
 }

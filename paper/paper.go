@@ -112,6 +112,7 @@ func (b *Broker) Capabilities() broker.Capabilities {
 	return broker.Capabilities{
 		NativeStop: true, StopLimit: true, TrailingStop: true, GTC: true, Replace: true,
 		Bracket: true, Fractional: true, IdempotentClientOrderID: true,
+		ClientOrderID:  broker.ClientOrderIDRule{MaxLen: broker.LongestClientOrderIDLen},
 		QuoteBatchSize: b.cfg.QuoteBatchSize,
 		AssetClasses:   []broker.AssetClass{broker.Equity, broker.Option, broker.Crypto},
 	}
