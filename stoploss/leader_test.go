@@ -117,3 +117,49 @@ func TestTotalsAdd(t *testing.T) {
 		t.Errorf("Add = %+v, want %+v", got, want)
 	}
 }
+
+// refusing is a broker whose OrderChecker refuses some order types.
+type refusing struct {
+	broker.Broker
+	refuse map[broker.OrderType]bool
+}
+
+func (r refusing) Unwrap() broker.Broker { return r.Broker }
+
+func (r refusing) CheckOrder(req broker.OrderRequest) error {
+	if r.refuse[req.Type] {
+		return &errors.OrderError{Op: "check", Kind: errors.ErrNotSupported, Reason: "type: refused here"}
+	}
+	return nil
+}
+
+// TestProtectiveOrderTypeTheBrokerTakes: the supervisor asks the broker's
+// OrderChecker before it rests a stop, and falls back to one the broker
+// takes (stop-limit, then watching the price itself) rather than leave the
+// position naked behind a refusal.
+func TestProtectiveOrderTypeTheBrokerTakes(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		refuse  map[broker.OrderType]bool
+		resting broker.OrderType // 0: none (synthetic)
+	}{
+		{"stop taken", nil, broker.Stop},
+		{"stop refused", map[broker.OrderType]bool{broker.Stop: true}, broker.StopLimit},
+		{"both refused", map[broker.OrderType]bool{broker.Stop: true, broker.StopLimit: true}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envOptions{config: func(c *stoploss.Config) {
+				c.Broker = refusing{Broker: c.Broker, refuse: tc.refuse}
+			}})
+			e.price("AAPL", "100")
+			e.enter("AAPL", broker.Buy, "10", order.Request{})
+			open := e.openOrders("AAPL")
+			switch {
+			case tc.resting == 0 && len(open) != 0:
+				t.Errorf("%d resting orders, want none (synthetic)", len(open))
+			case tc.resting != 0 && (len(open) != 1 || open[0].Type != tc.resting):
+				t.Errorf("resting orders %+v, want one %s", open, tc.resting)
+			}
+		})
+	}
+}

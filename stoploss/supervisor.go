@@ -414,10 +414,34 @@ func (s *Supervisor) open(rep *Report, sym string, n *news, pos broker.Position)
 		s.fail(rep, rec, errors.ErrStopNotPlaced, "no valid stop for the position", err)
 	}
 	rec.StopPrice = stop
+	rec.Mode = s.modeFor(rec)
 	if n.openingKey == "" {
 		s.report(rep, Event{Kind: EventPositionAdopted, Symbol: sym, Quantity: rec.Quantity, StopPrice: stop})
 	}
 	return rec
+}
+
+// modeFor asks the broker, when it can say (broker.OrderChecker), whether
+// it would take the protective order the chosen mode sends for rec, and
+// falls back (native stop, then stop-limit, then synthetic) to one it
+// would: a stop the broker refuses leaves the position naked. A mode the
+// host forced is kept.
+func (s *Supervisor) modeFor(rec Protection) Mode {
+	checker, ok := broker.Find[broker.OrderChecker](s.cfg.Broker)
+	if !ok || s.cfg.Mode != ModeAuto || rec.StopPrice.IsZero() {
+		return rec.Mode
+	}
+	for _, m := range []Mode{ModeNativeStop, ModeNativeStopLimit} {
+		if m < rec.Mode || m == ModeNativeStopLimit && !s.caps.StopLimit {
+			continue
+		}
+		probe := rec
+		probe.Mode = m
+		if checker.CheckOrder(s.stopRequest(probe, broker.NewClientOrderID())) == nil {
+			return m
+		}
+	}
+	return ModeSynthetic
 }
 
 // resize takes the broker's quantity and cost for a position that stays
