@@ -70,6 +70,9 @@
 //     Paging and splitting are the adapter's business.
 //   - order-checker (skipped unless [broker.Find] reaches a [broker.OrderChecker]):
 //     CheckOrder accepts a plain resting limit buy.
+//   - preview (skipped unless [broker.Find] reaches a [broker.Previewer]):
+//     PreviewOrder of a plain limit buy has no rejects, a total not below
+//     its notional, no negative charge, and places nothing.
 //   - capabilities-and-account: Name is non-empty and lower case;
 //     QuoteBatchSize is positive; Account answers.
 package brokertest

@@ -279,6 +279,16 @@ func (refusingChecker) CheckOrder(broker.OrderRequest) error {
 	return &errors.BrokerError{Broker: "paper", Kind: errors.ErrNotSupported, Message: "everything"}
 }
 
+// placingPreviewer places the order it was asked to preview.
+type placingPreviewer struct{ *paper.Broker }
+
+func (p placingPreviewer) PreviewOrder(ctx context.Context, req broker.OrderRequest) (broker.Preview, error) {
+	if _, err := p.Broker.PlaceOrder(ctx, req); err != nil {
+		return broker.Preview{}, err
+	}
+	return p.Broker.PreviewOrder(ctx, req)
+}
+
 func TestSuitePassesPaper(t *testing.T) {
 	h, _ := paperHarness(t)
 	if failures := runRecorded(t, h); len(failures) != 0 {
@@ -312,6 +322,7 @@ func TestSuiteCatchesBrokenBrokers(t *testing.T) {
 		{"listing ignores the filter", func(b *paper.Broker) broker.Broker { return unfilteredLister{b} }, "order-lister"},
 		{"leaves quantity on a terminal order", func(b *paper.Broker) broker.Broker { return leavesOnTerminal{b} }, "place-get-cancel"},
 		{"checker refuses a plain limit order", func(b *paper.Broker) broker.Broker { return refusingChecker{b} }, "order-checker"},
+		{"preview places the order", func(b *paper.Broker) broker.Broker { return placingPreviewer{b} }, "preview"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -51,6 +51,7 @@ var checks = [...]check{
 	{"find-order", (*suite).checkFindOrder},
 	{"order-lister", (*suite).checkOrderLister},
 	{"order-checker", (*suite).checkOrderChecker},
+	{"preview", (*suite).checkPreview},
 }
 
 // suite holds the harness with its defaults filled in.
@@ -682,5 +683,30 @@ func (s *suite) checkOrderChecker(t tb) {
 	req := s.limitBuy(s.h.RestingLimitBuy)
 	if err := checker.CheckOrder(req); err != nil {
 		t.Errorf("CheckOrder of a plain %s limit buy: %v, want nil", req.TimeInForce, err)
+	}
+}
+
+func (s *suite) checkPreview(t tb) {
+	previewer, ok := broker.Find[broker.Previewer](s.h.Broker)
+	if !ok {
+		t.Skipf("the broker does not implement broker.Previewer")
+	}
+	before := s.openIDs(t)
+	req := s.limitBuy(s.h.RestingLimitBuy)
+	p, err := previewer.PreviewOrder(t.Context(), req)
+	if err != nil {
+		t.Fatalf("PreviewOrder of a plain limit buy: %v", err)
+	}
+	if len(p.Rejects) != 0 {
+		t.Errorf("PreviewOrder of a plain limit buy: rejects %q", p.Rejects)
+	}
+	if notional := req.Quantity.Mul(req.LimitPrice); p.Total.LessThan(notional) {
+		t.Errorf("PreviewOrder total %s is below the order's notional %s", p.Total, notional)
+	}
+	if p.Commission.IsNegative() || p.Fees.IsNegative() {
+		t.Errorf("PreviewOrder charges commission %s, fees %s: negative", p.Commission, p.Fees)
+	}
+	if after := s.openIDs(t); len(after) != len(before) {
+		t.Errorf("a preview changed OpenOrders from %d to %d orders: it placed something", len(before), len(after))
 	}
 }

@@ -20,6 +20,7 @@ const (
 	RouteCancel         Route = "cancel"          // DELETE /trader/v1/accounts/{hash}/orders/{id}
 	RouteReplace        Route = "replace"         // PUT /trader/v1/accounts/{hash}/orders/{id}
 	RouteQuotes         Route = "quotes"          // GET /marketdata/v1/quotes
+	RoutePreview        Route = "preview"         // POST /trader/v1/accounts/{hash}/previewOrder
 )
 
 // FaultKind is what goes wrong with one request.

@@ -610,6 +610,7 @@ func (s *Server) routes() {
 	s.handle("GET /trader/v1/accounts", RouteAccounts, bearer, s.listAccounts)
 	s.handle("GET /trader/v1/accounts/{hash}", RouteAccounts, bearer, s.getAccount)
 	s.handle("POST /trader/v1/accounts/{hash}/orders", RoutePlace, write, s.placeOrder)
+	s.handle("POST /trader/v1/accounts/{hash}/previewOrder", RoutePreview, bearer, s.previewOrder)
 	s.handle("GET /trader/v1/accounts/{hash}/orders", RouteList, bearer, s.listAccountOrders)
 	s.handle("GET /trader/v1/orders", RouteList, bearer, s.listAllOrders)
 	s.handle("GET /trader/v1/accounts/{hash}/orders/{id}", RouteGet, bearer, s.getOrder)
