@@ -23,11 +23,14 @@
 //
 // Placement is exactly-once: the request's ClientOrderID is Coinbase's
 // client_order_id, and Coinbase answers a create that repeats a known
-// client_order_id with the existing order instead of a new one. The adapter
-// therefore resends the identical body (same id) on every attempt and, when
-// an answer was lost, resolves the outcome by sending it again (a lookup,
-// not a second order) and then by listing orders and matching the id; only
-// if both fail does it return errors.ErrOutcomeUnknown.
+// client_order_id with the existing order instead of a new one. That is
+// the one resend that is safe here: the adapter's retries of a create send
+// the identical body with the same client_order_id, which Coinbase
+// deduplicates, and a lost answer is then settled by listing the orders of
+// the send window for that client_order_id (Coinbase's own id, so the
+// match is proof). If neither settles it, PlaceOrder returns
+// errors.ErrOutcomeUnknown and the order tracker's FindOrder takes over.
+// A caller never resends with a new client order id.
 //
 // Spot cannot short: SellShort and BuyToCover are refused with
 // errors.ErrNotSupported, as are stop-market and trailing-stop orders
