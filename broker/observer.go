@@ -20,6 +20,7 @@ const (
 	OpQuotes       = "quotes"
 	OpFindOrder    = "find order"
 	OpOrders       = "orders"
+	OpPreviewOrder = "preview order"
 )
 
 // Observation is the outcome of one call through a broker wrapped by

@@ -62,19 +62,19 @@ type Config struct {
 // errors.BrokerError.Op and in fault decisions.
 type Op string
 
-// The operations.
+// The operations: broker's operation names, typed for fault decisions.
 const (
-	OpPlaceOrder   Op = "place order"
-	OpCancelOrder  Op = "cancel order"
-	OpReplaceOrder Op = "replace order"
-	OpGetOrder     Op = "get order"
-	OpOpenOrders   Op = "open orders"
-	OpPositions    Op = "positions"
-	OpAccount      Op = "account"
-	OpQuotes       Op = "quotes"
-	OpFindOrder    Op = "find order"
-	OpOrders       Op = "orders"
-	OpPreviewOrder Op = "preview order"
+	OpPlaceOrder   Op = broker.OpPlaceOrder
+	OpCancelOrder  Op = broker.OpCancelOrder
+	OpReplaceOrder Op = broker.OpReplaceOrder
+	OpGetOrder     Op = broker.OpGetOrder
+	OpOpenOrders   Op = broker.OpOpenOrders
+	OpPositions    Op = broker.OpPositions
+	OpAccount      Op = broker.OpAccount
+	OpQuotes       Op = broker.OpQuotes
+	OpFindOrder    Op = broker.OpFindOrder
+	OpOrders       Op = broker.OpOrders
+	OpPreviewOrder Op = broker.OpPreviewOrder
 )
 
 // changesState reports whether op acts on orders (its lost answer leaves the
