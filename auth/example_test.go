@@ -67,7 +67,7 @@ func ExampleFlow_Complete() {
 }
 
 // A Source in front of an encrypted file store: it hands out valid tokens
-// and authorizes requests (its Authorize fits httpx.Config.Authorize).
+// and authorizes requests (its Authorize is the adapters' request-signing hook).
 func ExampleSource() {
 	tokenEndpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

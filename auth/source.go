@@ -277,8 +277,8 @@ func (s *Source) Invalidate(ctx context.Context, accessToken string) error {
 	return nil
 }
 
-// Authorize sets the Authorization header of req from a valid token. Its
-// signature fits httpx.Config.Authorize.
+// Authorize sets the Authorization header of req from a valid token: the
+// request-signing hook of the adapters' HTTP pipeline.
 func (s *Source) Authorize(ctx context.Context, req *http.Request) error {
 	tok, err := s.Token(ctx)
 	if err != nil {
