@@ -224,15 +224,26 @@ func (e *Engine) PreTrade(ctx context.Context, req broker.OrderRequest) (settle 
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
+	return e.reserve(ctx, req, true, func(Intent) bool { return false })
+}
+
+// reserve builds the intent for req, reserves it when exempt says so or
+// when the trading state and every rule allow it, and returns its settle.
+// A breach that halted trading is saved and delivered.
+func (e *Engine) reserve(ctx context.Context, req broker.OrderRequest, stopIfHalted bool,
+	exempt func(Intent) bool, extra ...Needs) (func(sent bool), error) {
 	var id uint64
 	var changed bool
-	err = e.withIntent(ctx, req, true, func(in Intent) error {
+	err := e.withIntent(ctx, req, stopIfHalted, func(in Intent) error {
 		var err error
-		if changed, err = e.evaluateLocked(in); err == nil {
+		if !exempt(in) {
+			changed, err = e.evaluateLocked(in)
+		}
+		if err == nil {
 			id = e.reserveLocked(in)
 		}
 		return err
-	})
+	}, extra...)
 	if changed {
 		e.saveTrip(ctx)
 		e.deliver(ctx)
@@ -266,27 +277,7 @@ func (e *Engine) PreTradeProtective(ctx context.Context, req broker.OrderRequest
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	var id uint64
-	var changed bool
-	err = e.withIntent(ctx, req, false, func(in Intent) error {
-		if reducesReported(in) {
-			id = e.reserveLocked(in)
-			return nil
-		}
-		var err error
-		if changed, err = e.evaluateLocked(in); err == nil {
-			id = e.reserveLocked(in)
-		}
-		return err
-	}, NeedPositions)
-	if changed {
-		e.saveTrip(ctx)
-		e.deliver(ctx)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return func(sent bool) { e.settle(id, sent) }, nil
+	return e.reserve(ctx, req, false, reducesReported, NeedPositions)
 }
 
 // reducesReported reports whether the order is on the other side of the

@@ -61,7 +61,7 @@ func (b *Broker) listPiece(ctx context.Context, from, to time.Time, depth int, l
 	if err != nil {
 		return err
 	}
-	if len(list) < b.cfg.ListMaxResults {
+	keep := func() { // the pieces may overlap at their edges: each order once
 		for i := range list {
 			for _, o := range b.flatten(ctx, &list[i], nil) {
 				if !seen[o.OrderID] {
@@ -70,20 +70,16 @@ func (b *Broker) listPiece(ctx context.Context, from, to time.Time, depth int, l
 				}
 			}
 		}
+	}
+	if len(list) < b.cfg.ListMaxResults {
+		keep()
 		return nil
 	}
 	mid := from.Add(to.Sub(from) / 2).Truncate(time.Millisecond)
 	if depth >= listSplitDepth || !mid.After(from) || !to.After(mid) {
 		// Cannot narrow further: keep what was read, but it may be short.
 		l.complete = false
-		for i := range list {
-			for _, o := range b.flatten(ctx, &list[i], nil) {
-				if !seen[o.OrderID] {
-					seen[o.OrderID] = true
-					l.orders = append(l.orders, o)
-				}
-			}
-		}
+		keep()
 		return nil
 	}
 	if err := b.listPiece(ctx, from, mid, depth+1, l, seen); err != nil {
