@@ -393,6 +393,14 @@ type Capabilities struct {
 	QuoteBatchSize int
 	// AssetClasses lists the asset classes the broker trades.
 	AssetClasses []AssetClass
+	// OrderStream: the broker pushes order events (the adapter implements
+	// [OrderStreamer] natively, not by polling).
+	OrderStream bool
+	// QuoteStream: the broker pushes quotes ([QuoteStreamer], natively).
+	QuoteStream bool
+	// BarIntervals lists the bar lengths [BarSource] serves; empty when the
+	// broker has no price history.
+	BarIntervals []Interval
 }
 
 // SortOldestFirst sorts orders as FindResult.Candidates and OrderLister
