@@ -59,17 +59,20 @@ type OrderEvent struct {
 	OrderID string
 	// ClientOrderID is the client order id where the broker echoes it.
 	ClientOrderID string
-	// Fill is the execution of an OrderEventFill. Its ExecID is the broker's
-	// execution id, or, for a Provisional fill, a key derived from the
-	// cumulative totals that the confirmed fill replaces.
+	// Fill is the execution of an OrderEventFill, keyed by the broker's
+	// execution id.
 	Fill Fill
-	// Provisional marks a fill derived from cumulative totals (Coinbase's
-	// user channel) that the REST fills endpoint has not confirmed yet.
-	Provisional bool
 	// Snapshot is the order as the broker reports it, for an
-	// OrderEventSnapshot (and, where the message carries it, for the other
-	// kinds: cumulative and leaves quantities, average price).
+	// OrderEventSnapshot. On the other kinds it holds what the message
+	// carries; on an OrderEventFill, Snapshot.FilledQuantity, when positive,
+	// is the order's cumulative filled quantity after this fill, so that a
+	// consumer that has already counted that much (by REST) counts it once.
 	Snapshot Order
+	// Provisional marks a snapshot derived from cumulative totals without
+	// execution ids (Coinbase's user channel): the fill it implies is
+	// counted at once and replaced by the confirmed fills when a later
+	// snapshot lists them (the adapter fetches them by REST).
+	Provisional bool
 	// NewOrderID is the replacing order's id for an OrderEventReplaced.
 	NewOrderID string
 	// Reason is the broker's words for a reject.
