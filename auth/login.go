@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"golang.org/x/oauth2"
 )
@@ -49,8 +50,9 @@ type LoginConfig struct {
 	// RefreshLifetime sets Token.RefreshExpiry to login time plus this, when
 	// the token endpoint does not say (Schwab: 7 days). Zero: unknown.
 	RefreshLifetime time.Duration
-	// Now is the clock. Default time.Now.
-	Now func() time.Time
+	// Clock is the time source (token and login expiry); nil means
+	// clock.Real.
+	Clock clock.Clock
 	// OpenURL shows the authorization URL to the user (open a browser, print
 	// it). Required by [Login]; called once the callback listener is up.
 	OpenURL func(ctx context.Context, authURL string) error
@@ -110,9 +112,7 @@ func NewFlow(cfg LoginConfig) (*Flow, error) {
 	if cfg.Store != nil && cfg.StoreKey == "" {
 		return nil, configError(cfg.Broker, "auth: StoreKey is required with a Store")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultLoginTimeout
 	}
@@ -202,7 +202,7 @@ func (f *Flow) exchange(ctx context.Context, code string) (Token, error) {
 	}
 	oc := *f.cfg.OAuth2
 	oc.RedirectURL = f.redirect.String()
-	now := f.cfg.Now()
+	now := f.cfg.Clock.Now()
 	ot, err := oc.Exchange(ctx, code, opts...)
 	if err != nil {
 		return Token{}, tokenEndpointError(ctx, f.cfg.Broker, "login", err, secretsOf(f.cfg.OAuth2, code, f.verifier))

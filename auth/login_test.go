@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/auth"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 )
 
@@ -72,7 +73,7 @@ func TestLoginEndToEnd(t *testing.T) {
 		OAuth2:          srv.oauth2Config("http://127.0.0.1:0/callback"),
 		Store:           store,
 		StoreKey:        "testbroker/acct-1",
-		Now:             func() time.Time { return t0 },
+		Clock:           clocktest.New(t0),
 		RefreshLifetime: 7 * 24 * time.Hour,
 		OpenURL: func(ctx context.Context, authURL string) error {
 			u, _ := url.Parse(authURL)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/auth"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 )
 
@@ -27,11 +28,11 @@ func (l *leadership) Err() error {
 }
 
 // sharedSource returns a Source on store (one of two "processes").
-func sharedSource(t *testing.T, srv *authServer, store auth.TokenStore, now *manualNow, leader auth.Leader) *auth.Source {
+func sharedSource(t *testing.T, srv *authServer, store auth.TokenStore, now *clocktest.Fake, leader auth.Leader) *auth.Source {
 	t.Helper()
 	s, err := auth.NewSource(auth.SourceConfig{
 		Broker: "coinbase", OAuth2: srv.oauth2Config(""), Store: store, StoreKey: "k",
-		HTTPClient: srv.Client(), Now: now.Now, Leader: leader,
+		HTTPClient: srv.Client(), Clock: now, Leader: leader,
 	})
 	if err != nil {
 		t.Fatal(err)

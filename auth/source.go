@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"golang.org/x/oauth2"
 )
@@ -29,8 +30,9 @@ type SourceConfig struct {
 	// HTTPClient is used for the token endpoint. Default http.DefaultClient
 	// (as x/oauth2 does).
 	HTTPClient *http.Client
-	// Now is the clock. Default time.Now.
-	Now func() time.Time
+	// Clock is the time source (token and login expiry); nil means
+	// clock.Real.
+	Clock clock.Clock
 	// Skew: the access token is refreshed when it has less than this left.
 	// Default [DefaultSkew].
 	Skew time.Duration
@@ -133,9 +135,7 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 	case cfg.Skew < 0 || cfg.RefreshLifetime < 0:
 		return nil, configError(cfg.Broker, "auth: skew and refresh lifetime must not be negative")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	if cfg.Skew == 0 {
 		cfg.Skew = DefaultSkew
 	}
@@ -170,14 +170,14 @@ func (s *Source) Token(ctx context.Context) (Token, error) {
 			return Token{}, err
 		}
 	}
-	if s.tok.ValidAt(s.cfg.Now(), s.cfg.Skew) {
+	if s.tok.ValidAt(s.cfg.Clock.Now(), s.cfg.Skew) {
 		return s.tok.clone(), nil
 	}
 	// Near expiry: another process may have refreshed and saved already.
 	if err := s.reload(ctx); err != nil {
 		return Token{}, err
 	}
-	if s.tok.ValidAt(s.cfg.Now(), s.cfg.Skew) {
+	if s.tok.ValidAt(s.cfg.Clock.Now(), s.cfg.Skew) {
 		return s.tok.clone(), nil
 	}
 	if err := s.leads(); err != nil {
@@ -194,7 +194,7 @@ func (s *Source) Token(ctx context.Context) (Token, error) {
 		if err := s.reload(ctx); err != nil {
 			return Token{}, err
 		}
-		if s.tok.ValidAt(s.cfg.Now(), s.cfg.Skew) {
+		if s.tok.ValidAt(s.cfg.Clock.Now(), s.cfg.Skew) {
 			return s.tok.clone(), nil
 		}
 		if err := s.leads(); err != nil { // leadership may be lost while waiting
@@ -207,7 +207,7 @@ func (s *Source) Token(ctx context.Context) (Token, error) {
 // refreshAndSave refreshes s.tok and saves the result; called with s.lock
 // (and the store's refresh lock, if it has one) held.
 func (s *Source) refreshAndSave(ctx context.Context) (Token, error) {
-	now := s.cfg.Now()
+	now := s.cfg.Clock.Now()
 	if s.tok.RefreshExpiredAt(now) {
 		return Token{}, s.loginAgain(0, "", "refresh token expired at "+formatTime(s.tok.RefreshExpiry))
 	}
@@ -223,7 +223,7 @@ func (s *Source) refreshAndSave(ctx context.Context) (Token, error) {
 	if errors.Is(err, errors.ErrTokenExpired) {
 		// Another process may have rotated the refresh token (and so
 		// revoked ours) and saved its successor: use that.
-		if s.reload(ctx) == nil && FingerprintOf(*s.tok) != FingerprintOf(old) && s.tok.ValidAt(s.cfg.Now(), s.cfg.Skew) {
+		if s.reload(ctx) == nil && FingerprintOf(*s.tok) != FingerprintOf(old) && s.tok.ValidAt(s.cfg.Clock.Now(), s.cfg.Skew) {
 			s.debug(ctx, "auth refresh refused, using the token another process stored")
 			return s.tok.clone(), nil
 		}
@@ -236,7 +236,7 @@ func (s *Source) refreshAndSave(ctx context.Context) (Token, error) {
 	if err := s.persist(ctx); err != nil {
 		return Token{}, err
 	}
-	if !s.tok.ValidAt(s.cfg.Now(), s.cfg.Skew) { // lost the race to a token that is no better
+	if !s.tok.ValidAt(s.cfg.Clock.Now(), s.cfg.Skew) { // lost the race to a token that is no better
 		return Token{}, &errors.BrokerError{Broker: s.cfg.Broker, Op: "refresh token", Kind: errors.ErrStaleVersion,
 			Message: "another process replaced the token during the refresh and it is not valid: try again"}
 	}
@@ -272,7 +272,7 @@ func (s *Source) Invalidate(ctx context.Context, accessToken string) error {
 	}
 	defer func() { <-s.lock }()
 	if s.tok != nil && accessToken != "" && s.tok.AccessToken == accessToken {
-		s.tok.Expiry = s.cfg.Now().Add(-time.Nanosecond)
+		s.tok.Expiry = s.cfg.Clock.Now().Add(-time.Nanosecond)
 	}
 	return nil
 }
@@ -339,7 +339,7 @@ func (s *Source) reload(ctx context.Context) error {
 func (s *Source) adopt(tok Token) {
 	s.base, s.unsaved = FingerprintOf(tok), false
 	if tok.RefreshExpiry.IsZero() && s.cfg.RefreshLifetime > 0 && tok.RefreshToken != "" {
-		tok.RefreshExpiry = s.cfg.Now().Add(s.cfg.RefreshLifetime)
+		tok.RefreshExpiry = s.cfg.Clock.Now().Add(s.cfg.RefreshLifetime)
 		s.unsaved = s.cfg.Leader == nil || s.cfg.Leader.Err() == nil
 	}
 	s.tok = &tok

@@ -13,26 +13,23 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/auth"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"golang.org/x/oauth2"
 )
 
-// manualNow is a clock the test moves.
-type manualNow struct{ ns atomic.Int64 }
-
-func newNow(t time.Time) *manualNow          { n := &manualNow{}; n.ns.Store(t.UnixNano()); return n }
-func (n *manualNow) Now() time.Time          { return time.Unix(0, n.ns.Load()).UTC() }
-func (n *manualNow) Advance(d time.Duration) { n.ns.Add(int64(d)) }
+// newNow returns a clock the test moves.
+func newNow(t time.Time) *clocktest.Fake { return clocktest.New(t) }
 
 // newSource returns a Source on srv whose store holds tok.
-func newSource(t *testing.T, srv *authServer, store auth.TokenStore, tok auth.Token, now *manualNow, lifetime time.Duration) *auth.Source {
+func newSource(t *testing.T, srv *authServer, store auth.TokenStore, tok auth.Token, now *clocktest.Fake, lifetime time.Duration) *auth.Source {
 	t.Helper()
 	if err := store.Save(context.Background(), "k", tok); err != nil {
 		t.Fatal(err)
 	}
 	s, err := auth.NewSource(auth.SourceConfig{
 		Broker: "testbroker", OAuth2: srv.oauth2Config("http://127.0.0.1/cb"), Store: store, StoreKey: "k",
-		HTTPClient: srv.Client(), Now: now.Now, RefreshLifetime: lifetime,
+		HTTPClient: srv.Client(), Clock: now, RefreshLifetime: lifetime,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +282,7 @@ func TestSourceWaitHonoursContext(t *testing.T) {
 	store.Save(context.Background(), "k", auth.Token{AccessToken: "old", RefreshToken: "r", Expiry: t0})
 	s, err := auth.NewSource(auth.SourceConfig{
 		OAuth2: &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{TokenURL: slow.URL}},
-		Store:  store, StoreKey: "k", HTTPClient: slow.Client(), Now: newNow(t0).Now,
+		Store:  store, StoreKey: "k", HTTPClient: slow.Client(), Clock: newNow(t0),
 	})
 	if err != nil {
 		t.Fatal(err)

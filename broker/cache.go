@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 )
 
@@ -12,13 +13,9 @@ import (
 type QuoteCacheOption func(*quoteCache)
 
 // WithCacheClock sets the clock the cache ages entries by (default
-// time.Now); tests use a fake one.
-func WithCacheClock(now func() time.Time) QuoteCacheOption {
-	return func(c *quoteCache) {
-		if now != nil {
-			c.now = now
-		}
-	}
+// clock.Real); tests use a fake one.
+func WithCacheClock(c clock.Clock) QuoteCacheOption {
+	return func(q *quoteCache) { q.clock = clock.Or(c) }
 }
 
 // NewQuoteCache returns b with its quotes cached per symbol for ttl. A quote fetched at t is served
@@ -36,7 +33,7 @@ func NewQuoteCache(b Broker, ttl time.Duration, opts ...QuoteCacheOption) (Broke
 		return nil, &errors.BrokerError{Op: "quote cache", Kind: errors.ErrConfiguration,
 			Message: "need a broker and a positive ttl, got ttl " + ttl.String()}
 	}
-	c := &quoteCache{Broker: b, ttl: ttl, now: time.Now,
+	c := &quoteCache{Broker: b, ttl: ttl, clock: clock.Real(),
 		entries: make(map[string]cachedQuote), inflight: make(map[string]*quoteFlight)}
 	for _, opt := range opts {
 		opt(c)
@@ -51,7 +48,7 @@ func (c *quoteCache) Unwrap() Broker { return c.Broker }
 type quoteCache struct {
 	Broker // every method but Quotes passes through
 	ttl    time.Duration
-	now    func() time.Time
+	clock  clock.Clock
 
 	mu       sync.Mutex
 	entries  map[string]cachedQuote
@@ -84,7 +81,7 @@ func (c *quoteCache) Quotes(ctx context.Context, symbols ...string) ([]Quote, er
 	var fetch []string
 
 	c.mu.Lock()
-	now := c.now()
+	now := c.clock.Now()
 	for _, sym := range symbols {
 		if _, ok := results[sym]; ok || waits[sym] != nil || own[sym] != nil {
 			continue // asked twice

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
@@ -104,7 +105,7 @@ func symbolsOf(quotes []broker.Quote) []string {
 
 func newCache(t *testing.T, inner broker.Broker, ttl time.Duration, clock *settableClock) broker.Broker {
 	t.Helper()
-	c, err := broker.NewQuoteCache(inner, ttl, broker.WithCacheClock(clock.Now))
+	c, err := broker.NewQuoteCache(inner, ttl, broker.WithCacheClock(funcClock(clock.Now)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,10 +178,10 @@ func TestQuoteCacheMissStormMakesOneCall(t *testing.T) {
 	// decides to fetch or to wait: after the 100th read every caller has
 	// decided, and only then is the upstream call let go.
 	decided := make(chan struct{}, callers)
-	c, err := broker.NewQuoteCache(inner, time.Minute, broker.WithCacheClock(func() time.Time {
+	c, err := broker.NewQuoteCache(inner, time.Minute, broker.WithCacheClock(funcClock(func() time.Time {
 		decided <- struct{}{}
 		return t0
-	}))
+	})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,3 +278,12 @@ func TestDecoratorConfiguration(t *testing.T) {
 		t.Errorf("nil observer: %v, %v; want the broker itself", b, err)
 	}
 }
+
+// funcClock is a clock.Clock reading the time from a function, for tests
+// that count or step the reads; its timers are real (the cache and the
+// observer make none).
+type funcClock func() time.Time
+
+func (f funcClock) Now() time.Time { return f() }
+
+func (funcClock) NewTimer(d time.Duration) clock.Timer { return clock.Real().NewTimer(d) }

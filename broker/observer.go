@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 )
 
@@ -23,16 +24,41 @@ const (
 	OpPreviewOrder = "preview order"
 )
 
-// Observation is the outcome of one call through a broker wrapped by
-// [WithObserver].
+// Observation is the outcome of one call: a call through a broker wrapped by
+// [WithObserver], or one HTTP request of an adapter (each adapter's
+// Config.Observer). It is the module's one observation shape; metrics and
+// logs are built from it.
 type Observation struct {
-	Broker  string        // the broker's Name
-	Op      string        // one of the Op constants
-	Latency time.Duration // how long the call took
+	// Broker is the broker's Name ("schwab", "coinbase", "etrade", "paper").
+	Broker string
+	// Op is the operation, one of the Op constants where one fits.
+	Op string
+	// Latency is how long the call took, waits for rate limits and retries
+	// included.
+	Latency time.Duration
 	// Kind is errors.KindOf(Err): empty on success, and for an error that
 	// matches no arbion kind.
 	Kind errors.Kind
-	Err  error // the call's error, nil on success
+	// Err is the call's error, nil on success. Adapters redact secrets from
+	// it, as from every error they return.
+	Err error
+
+	// The HTTP fields are set by an adapter's own observer, one observation
+	// per request, and left zero by [WithObserver].
+
+	// Method is the HTTP method ("GET", "POST").
+	Method string
+	// Path is the request path, without the query (which may carry
+	// secrets).
+	Path string
+	// Status is the last HTTP status received; 0 if no answer came.
+	Status int
+	// Attempts is how many times the request was sent: 1 without retries,
+	// 0 if it was refused before sending (a local rate limit).
+	Attempts int
+	// Bucket names the client-side rate limit the request drew on ("" if
+	// none).
+	Bucket string
 }
 
 // Observer receives an Observation after every call through a wrapped
@@ -52,13 +78,9 @@ func (f ObserverFunc) Observe(ctx context.Context, ev Observation) { f(ctx, ev) 
 type ObserverOption func(*observed)
 
 // WithObserverClock sets the clock latencies are measured with (default
-// time.Now); tests use a fake one.
-func WithObserverClock(now func() time.Time) ObserverOption {
-	return func(o *observed) {
-		if now != nil {
-			o.now = now
-		}
-	}
+// clock.Real); tests use a fake one.
+func WithObserverClock(c clock.Clock) ObserverOption {
+	return func(o *observed) { o.clock = clock.Or(c) }
 }
 
 // WithObserver returns b with every call that reaches the broker (not Name
@@ -76,7 +98,7 @@ func WithObserver(b Broker, obs Observer, opts ...ObserverOption) (Broker, error
 	if obs == nil {
 		return b, nil
 	}
-	o := &observed{inner: b, obs: obs, now: time.Now}
+	o := &observed{inner: b, obs: obs, clock: clock.Real()}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -87,11 +109,11 @@ func WithObserver(b Broker, obs Observer, opts ...ObserverOption) (Broker, error
 type observed struct {
 	inner Broker
 	obs   Observer
-	now   func() time.Time
+	clock clock.Clock
 }
 
 func (o *observed) report(ctx context.Context, op string, start time.Time, err error) {
-	o.obs.Observe(ctx, Observation{Broker: o.inner.Name(), Op: op, Latency: o.now().Sub(start),
+	o.obs.Observe(ctx, Observation{Broker: o.inner.Name(), Op: op, Latency: o.clock.Now().Sub(start),
 		Kind: errors.KindOf(err), Err: err})
 }
 
@@ -102,56 +124,56 @@ func (o *observed) Name() string               { return o.inner.Name() }
 func (o *observed) Capabilities() Capabilities { return o.inner.Capabilities() }
 
 func (o *observed) PlaceOrder(ctx context.Context, req OrderRequest) (Ack, error) {
-	start := o.now()
+	start := o.clock.Now()
 	ack, err := o.inner.PlaceOrder(ctx, req)
 	o.report(ctx, OpPlaceOrder, start, err)
 	return ack, err
 }
 
 func (o *observed) CancelOrder(ctx context.Context, orderID string) error {
-	start := o.now()
+	start := o.clock.Now()
 	err := o.inner.CancelOrder(ctx, orderID)
 	o.report(ctx, OpCancelOrder, start, err)
 	return err
 }
 
 func (o *observed) ReplaceOrder(ctx context.Context, orderID string, req OrderRequest) (Ack, error) {
-	start := o.now()
+	start := o.clock.Now()
 	ack, err := o.inner.ReplaceOrder(ctx, orderID, req)
 	o.report(ctx, OpReplaceOrder, start, err)
 	return ack, err
 }
 
 func (o *observed) GetOrder(ctx context.Context, orderID string) (Order, error) {
-	start := o.now()
+	start := o.clock.Now()
 	order, err := o.inner.GetOrder(ctx, orderID)
 	o.report(ctx, OpGetOrder, start, err)
 	return order, err
 }
 
 func (o *observed) OpenOrders(ctx context.Context) ([]Order, error) {
-	start := o.now()
+	start := o.clock.Now()
 	orders, err := o.inner.OpenOrders(ctx)
 	o.report(ctx, OpOpenOrders, start, err)
 	return orders, err
 }
 
 func (o *observed) Positions(ctx context.Context) ([]Position, error) {
-	start := o.now()
+	start := o.clock.Now()
 	positions, err := o.inner.Positions(ctx)
 	o.report(ctx, OpPositions, start, err)
 	return positions, err
 }
 
 func (o *observed) Account(ctx context.Context) (Account, error) {
-	start := o.now()
+	start := o.clock.Now()
 	acct, err := o.inner.Account(ctx)
 	o.report(ctx, OpAccount, start, err)
 	return acct, err
 }
 
 func (o *observed) Quotes(ctx context.Context, symbols ...string) ([]Quote, error) {
-	start := o.now()
+	start := o.clock.Now()
 	quotes, err := o.inner.Quotes(ctx, symbols...)
 	o.report(ctx, OpQuotes, start, err)
 	return quotes, err

@@ -45,7 +45,7 @@ func TestWithObserverReportsEveryCall(t *testing.T) {
 	notFound := &errors.BrokerError{Broker: "fake", Op: "get order", Kind: errors.ErrOrderNotFound}
 	inner := &countingBroker{prices: map[string]string{"AAPL": "1"}}
 	rec := &recordingObserver{}
-	b, err := broker.WithObserver(inner, rec, broker.WithObserverClock((&steppingClock{now: t0, step: 5 * time.Millisecond}).Now))
+	b, err := broker.WithObserver(inner, rec, broker.WithObserverClock(funcClock((&steppingClock{now: t0, step: 5 * time.Millisecond}).Now)))
 	if err != nil {
 		t.Fatal(err)
 	}

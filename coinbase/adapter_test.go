@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/coinbase"
 	"github.com/arbiontrader/arbion/coinbase/coinbasetest"
 	"github.com/arbiontrader/arbion/errors"
-	"github.com/arbiontrader/arbion/internal/httpx"
+	"github.com/arbiontrader/arbion/retry"
 	"github.com/shopspring/decimal"
 )
 
@@ -48,7 +49,7 @@ func TestAdapterTokensAreVerifiedByTheEmulator(t *testing.T) {
 				}
 				e.srv.RegisterKey(key)
 				b, err := coinbase.New(coinbase.Config{Credentials: coinbase.Credentials{KeyName: key.Name, PrivateKey: key.Secret},
-					BaseURL: e.srv.URL(), HTTPClient: e.srv.Client(), Now: e.clock.Now, Clock: e.clock, OrdersPageSize: 2})
+					BaseURL: e.srv.URL(), HTTPClient: e.srv.Client(), Clock: e.clock, OrdersPageSize: 2})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -695,7 +696,7 @@ func TestServerRateLimitIsRetried(t *testing.T) {
 	e := newEnv(t, coinbasetest.Config{PrivateRateLimit: 5}, false, func(c *coinbase.Config) {
 		// Backoff of about 1 s, 2 s, ...: the emulator's one-second window
 		// is sure to have moved by the second retry.
-		c.Retry = httpx.RetryPolicy{InitialInterval: time.Second, RandomizationFactor: 0.01}
+		c.Retry = retry.Policy{InitialInterval: time.Second, RandomizationFactor: 0.01}
 	})
 	for i := range 12 {
 		if _, err := e.b.Positions(ctx(t)); err != nil {
@@ -789,8 +790,7 @@ func TestReadsRetryTransientFaults(t *testing.T) {
 // request is refused (401); after SyncClock they pass.
 func TestSyncClockFixesAFastLocalClock(t *testing.T) {
 	e := newEnv(t, coinbasetest.Config{}, false, func(c *coinbase.Config) {
-		clock := c.Now
-		c.Now = func() time.Time { return clock().Add(5 * time.Second) }
+		c.Clock = aheadClock{Clock: c.Clock, by: 5 * time.Second}
 	})
 	if _, err := e.b.Positions(ctx(t)); !errors.Is(err, errors.ErrUnauthenticated) {
 		t.Fatalf("with a fast clock: %v, want ErrUnauthenticated", err)
@@ -828,3 +828,12 @@ func TestOrderNotYetVisible(t *testing.T) {
 		t.Fatalf("after the window: %+v %v", o, err)
 	}
 }
+
+// aheadClock reads its clock shifted by a fixed amount: a host whose clock
+// runs fast.
+type aheadClock struct {
+	clock.Clock
+	by time.Duration
+}
+
+func (c aheadClock) Now() time.Time { return c.Clock.Now().Add(c.by) }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/arbiontrader/arbion/clock"
 )
 
 func TestRequestedMapsAliases(t *testing.T) {
-	b := &Broker{cfg: Config{Now: time.Now}, products: productCache{ttl: time.Hour, entries: map[string]productEntry{
+	b := &Broker{cfg: Config{Clock: clock.Real()}, products: productCache{ttl: time.Hour, entries: map[string]productEntry{
 		"SOL-USD": {product: Product{ID: "SOL-USD", AliasTo: []string{"SOL-USDC"}}, known: true, at: time.Now()},
 		"BTC-USD": {product: Product{ID: "BTC-USD"}, known: true, at: time.Now()},
 	}}}

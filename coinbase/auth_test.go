@@ -10,16 +10,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/coinbase/coinbasetest"
 )
-
-// emuClock is a fixed emulator clock.
-type emuClock struct{ now time.Time }
-
-func (c emuClock) Now() time.Time                         { return c.now }
-func (c emuClock) After(d time.Duration) <-chan time.Time { return make(chan time.Time) }
 
 // tokenFactory signs hand-made tokens, to feed the emulator what a broken
 // client would send.
@@ -30,7 +24,7 @@ type tokenFactory struct {
 
 func newTokenFactory(t *testing.T) tokenFactory {
 	t.Helper()
-	srv := coinbasetest.NewServer(coinbasetest.Config{Clock: emuClock{signTime}})
+	srv := coinbasetest.NewServer(coinbasetest.Config{Clock: clocktest.New(signTime)})
 	t.Cleanup(srv.Close)
 	key, err := coinbasetest.NewES256Key(testKeyName)
 	if err != nil {

@@ -58,8 +58,10 @@ import (
 
 	"github.com/arbiontrader/arbion/auth"
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/internal/httpx"
+	"github.com/arbiontrader/arbion/retry"
 	"github.com/shopspring/decimal"
 	"golang.org/x/time/rate"
 )
@@ -140,20 +142,23 @@ type Config struct {
 	// listing per holding on every Positions call. Off: AvgCost is zero
 	// (Coinbase reports no cost basis).
 	CostBasisFromFills bool
-	// Retry is httpx's retry policy for idempotent requests.
-	Retry httpx.RetryPolicy
-	// Now is the clock (JWT nbf/exp, GTD end times, caches). Default
-	// time.Now.
-	Now func() time.Time
-	// Clock drives the rate limiter and retry backoff. Default real time.
-	Clock httpx.Clock
+	// Retry is the retry policy of idempotent requests (reads, cancels,
+	// creates carrying a client_order_id); the zero value means the
+	// defaults documented on retry.Policy.
+	Retry retry.Policy
+	// Clock is the time source: JWT nbf/exp, GTD end times, caches, the
+	// rate limiter and retry backoff. Nil means clock.Real; tests share one
+	// clocktest.Fake with the coinbasetest emulator.
+	Clock clock.Clock
 	// Random is the source of JWT nonces. Default crypto/rand.
 	Random io.Reader
 	// Logger receives debug records and warnings (unknown statuses,
 	// unverifiable retries). Nil: silent.
 	Logger *slog.Logger
-	// Observer, if set, sees every HTTP call (see httpx.Observation).
-	Observer func(ctx context.Context, o httpx.Observation)
+	// Observer, if set, sees every HTTP request (one broker.Observation
+	// each, with its method, path, status and attempts). It must be quick
+	// and safe for concurrent use.
+	Observer broker.Observer
 }
 
 // String describes the config with the private key redacted.
@@ -269,9 +274,7 @@ func (c *Config) applyDefaults() error {
 	if c.RoundingTolerance.IsZero() {
 		c.RoundingTolerance = decimal.New(1, -3)
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	c.Clock = clock.Or(c.Clock)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -307,12 +310,12 @@ func (b *Broker) Capabilities() broker.Capabilities {
 	}
 }
 
-func (b *Broker) now() time.Time { return b.cfg.Now() }
+func (b *Broker) now() time.Time { return b.cfg.Clock.Now() }
 
 // serverNow is the local clock corrected by the offset SyncClock measured:
 // the time JWTs are signed with, so that a local clock running ahead of
 // Coinbase's does not make nbf lie in the server's future (401).
-func (b *Broker) serverNow() time.Time { return b.cfg.Now().Add(time.Duration(b.offset.Load())) }
+func (b *Broker) serverNow() time.Time { return b.cfg.Clock.Now().Add(time.Duration(b.offset.Load())) }
 
 // SyncClock measures the offset between Coinbase's clock (GET /time) and
 // the local one, and signs every later JWT with Coinbase's time, so that a
@@ -354,7 +357,7 @@ func (b *Broker) authorize(ctx context.Context, req *http.Request) error {
 
 // observe tracks reachability and authentication for Health, then calls the
 // host's observer.
-func (b *Broker) observe(ctx context.Context, o httpx.Observation) {
+func (b *Broker) observe(ctx context.Context, o broker.Observation) {
 	b.mu.Lock()
 	if o.Status != 0 {
 		b.reachable = true
@@ -362,7 +365,7 @@ func (b *Broker) observe(ctx context.Context, o httpx.Observation) {
 	}
 	b.mu.Unlock()
 	if b.cfg.Observer != nil {
-		b.cfg.Observer(ctx, o)
+		b.cfg.Observer.Observe(ctx, o)
 	}
 }
 

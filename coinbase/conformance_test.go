@@ -24,8 +24,8 @@ func harness(e *env) brokertest.Harness {
 		QuoteSymbols:   []string{"BTC-USD", "ETH-USD", "SOL-USD", "ADA-USD", "LTC-USD", "DOGE-USD", "AVAX-USD", "LINK-USD"},
 		UnknownSymbol:  "ZZZZ-USD",
 		UnknownOrderID: "7f0d1c3e-0000-4000-8000-000000000000",
+		Clock:          e.clock,
 		ReplaceKeepsID: true,
-		Now:            e.clock.Now,
 	}
 }
 

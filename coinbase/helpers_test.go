@@ -5,24 +5,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/coinbase"
 	"github.com/arbiontrader/arbion/coinbase/coinbasetest"
-	"github.com/arbiontrader/arbion/internal/httpx/fakeclock"
 )
 
 // start is the fake clocks' origin: a fixed instant so runs are repeatable.
 var start = time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC)
 
-// emuClock lets the emulator share the adapter's fake clock.
-type emuClock struct{ *fakeclock.Clock }
-
-func (c emuClock) After(d time.Duration) <-chan time.Time { return c.NewTimer(d).C() }
-
 // env is an adapter wired to an emulator on one fake clock.
 type env struct {
 	srv   *coinbasetest.Server
 	b     *coinbase.Broker
-	clock *fakeclock.Clock
+	clock *clocktest.Fake
 	key   coinbasetest.TestKey
 }
 
@@ -30,11 +25,11 @@ type env struct {
 // auto-advances on waits (backoff, rate limiter) unless manual is set.
 func newEnv(t testing.TB, scfg coinbasetest.Config, manual bool, mod func(*coinbase.Config)) *env {
 	t.Helper()
-	clock := fakeclock.NewAuto(start)
+	clock := clocktest.NewAuto(start)
 	if manual {
-		clock = fakeclock.New(start)
+		clock = clocktest.New(start)
 	}
-	scfg.Clock = emuClock{clock}
+	scfg.Clock = clock
 	srv := coinbasetest.NewServer(scfg)
 	t.Cleanup(srv.Close)
 	key, err := coinbasetest.NewES256Key("organizations/org-1/apiKeys/key-1")
@@ -46,7 +41,6 @@ func newEnv(t testing.TB, scfg coinbasetest.Config, manual bool, mod func(*coinb
 		Credentials: coinbase.Credentials{KeyName: key.Name, PrivateKey: key.Secret},
 		BaseURL:     srv.URL(),
 		HTTPClient:  srv.Client(),
-		Now:         clock.Now,
 		Clock:       clock,
 	}
 	if mod != nil {

@@ -27,7 +27,7 @@ func TestOAuthWithPKCEAndRotatingRefresh(t *testing.T) {
 			TokenURL: e.srv.URL() + coinbasetest.OAuthTokenPath, AuthStyle: oauth2.AuthStyleInParams}}
 	store := auth.NewMemoryStore()
 	flow, err := auth.NewFlow(auth.LoginConfig{Broker: "coinbase", OAuth2: oc, Store: store, StoreKey: "cb",
-		HTTPClient: e.srv.Client(), Now: e.clock.Now})
+		HTTPClient: e.srv.Client(), Clock: e.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,12 +46,12 @@ func TestOAuthWithPKCEAndRotatingRefresh(t *testing.T) {
 	first, _ := store.Load(ctx(t), "cb")
 
 	src, err := auth.NewSource(auth.SourceConfig{Broker: "coinbase", OAuth2: oc, Store: store, StoreKey: "cb",
-		HTTPClient: e.srv.Client(), Now: e.clock.Now})
+		HTTPClient: e.srv.Client(), Clock: e.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, err := coinbase.New(coinbase.Config{OAuth: src, RetailPortfolioID: e.srv.Portfolio(), BaseURL: e.srv.URL(),
-		HTTPClient: e.srv.Client(), Now: e.clock.Now, Clock: e.clock})
+		HTTPClient: e.srv.Client(), Clock: e.clock})
 	if err != nil {
 		t.Fatal(err)
 	}

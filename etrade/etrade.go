@@ -42,9 +42,11 @@ import (
 
 	"github.com/arbiontrader/arbion/auth"
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/internal/httpx"
 	"github.com/arbiontrader/arbion/internal/oauth1"
+	"github.com/arbiontrader/arbion/retry"
 	"golang.org/x/time/rate"
 )
 
@@ -71,13 +73,6 @@ const QuoteBatchSize = 25
 // adapter renews the access token before using it (E*TRADE deactivates a
 // token after two idle hours).
 const DefaultIdleRenewAfter = 2*time.Hour - 5*time.Minute
-
-// Clock is the adapter's source of time (token expiry, idle renew, rate
-// limits, backoff). Tests inject a fake one.
-type Clock = httpx.Clock
-
-// Timer is a timer made by a [Clock].
-type Timer = httpx.Timer
 
 // Config configures a [Broker]. ConsumerKey, ConsumerSecret, AccountIDKey
 // and Store are required.
@@ -111,8 +106,17 @@ type Config struct {
 	// FindWindow is how far back FindOrder looks for a request it has no
 	// record of sending. Default 24h.
 	FindWindow time.Duration
-	// Clock is the source of time. Default the wall clock.
-	Clock Clock
+	// Clock is the source of time (token expiry, idle renew, rate limits,
+	// backoff); nil means clock.Real. Tests share one clocktest.Fake with
+	// the etradetest emulator.
+	Clock clock.Clock
+	// Retry is the retry policy of idempotent requests (reads, cancels);
+	// the zero value means the defaults documented on retry.Policy.
+	Retry retry.Policy
+	// Observer, if set, sees every HTTP request (one broker.Observation
+	// each, with its method, path, status and attempts). It must be quick
+	// and safe for concurrent use.
+	Observer broker.Observer
 	// Nonce returns OAuth nonces; default 16 random bytes, hex.
 	Nonce func() string
 	// Logger receives debug records and reports of unknown statuses. Nil:
@@ -148,7 +152,7 @@ type Broker struct {
 	api     *httpx.Client // /v1 resources
 	oauth   *httpx.Client // /oauth token endpoints
 	signer  *oauth1.Signer
-	clock   Clock
+	clock   clock.Clock
 	eastern *time.Location
 	log     *slog.Logger
 
@@ -205,10 +209,10 @@ func New(cfg Config) (*Broker, error) {
 	b := &Broker{cfg: cfg, clock: cfg.Clock, eastern: eastern, log: cfg.Logger, intents: map[string]*intent{}}
 	b.scrub.remember(cfg.ConsumerSecret)
 	b.signer = &oauth1.Signer{ConsumerKey: cfg.ConsumerKey, ConsumerSecret: cfg.ConsumerSecret,
-		Nonce: cfg.Nonce, Now: cfg.Clock.Now}
+		Nonce: cfg.Nonce, Clock: cfg.Clock}
 	b.api, err = httpx.New(httpx.Config{
 		Broker: brokerName, BaseURL: cfg.APIURL, HTTPClient: cfg.HTTPClient, DecodeError: b.decodeError,
-		Authorize: b.authorize, Logger: cfg.Logger, Clock: cfg.Clock, Observer: b.observe,
+		Authorize: b.authorize, Logger: cfg.Logger, Clock: cfg.Clock, Retry: cfg.Retry, Observer: b.observe,
 		Buckets: map[string]httpx.Bucket{
 			bucketAccounts: bucket(cfg.AccountsPerSecond),
 			bucketOrders:   bucket(cfg.OrdersPerSecond),
@@ -220,7 +224,7 @@ func New(cfg Config) (*Broker, error) {
 	}
 	b.oauth, err = httpx.New(httpx.Config{
 		Broker: brokerName, BaseURL: cfg.OAuthURL, HTTPClient: cfg.HTTPClient, DecodeError: b.decodeError,
-		Authorize: b.authorize, Logger: cfg.Logger, Clock: cfg.Clock, Observer: b.observe,
+		Authorize: b.authorize, Logger: cfg.Logger, Clock: cfg.Clock, Retry: cfg.Retry, Observer: b.observe,
 	})
 	if err != nil {
 		return nil, err
@@ -269,9 +273,7 @@ func withDefaults(cfg Config) Config {
 	if cfg.FindWindow == 0 {
 		cfg.FindWindow = 24 * time.Hour
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = httpx.RealClock()
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -294,8 +296,12 @@ func (b *Broker) Capabilities() broker.Capabilities {
 	}
 }
 
-// observe remembers whether the broker answered, for Health.
-func (b *Broker) observe(_ context.Context, o httpx.Observation) {
+// observe remembers whether the broker answered, for Health, then calls
+// the host's observer.
+func (b *Broker) observe(ctx context.Context, o broker.Observation) {
+	if b.cfg.Observer != nil {
+		defer b.cfg.Observer.Observe(ctx, o)
+	}
 	if o.Status != 0 {
 		b.mu.Lock()
 		b.reachable, b.lastHTTP = true, b.clock.Now()

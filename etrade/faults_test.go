@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/etrade/etradetest"
 )
@@ -17,12 +18,6 @@ import (
 func limitBuy(symbol, price string) broker.OrderRequest {
 	return broker.OrderRequest{ClientOrderID: broker.NewClientOrderID(), Instrument: broker.Instrument{Symbol: symbol, AssetClass: broker.Equity},
 		Side: broker.Buy, Type: broker.Limit, Quantity: dec("3"), LimitPrice: dec(price), TimeInForce: broker.Day}
-}
-
-// blockUntilGone is the emulator's latency: it waits until the client gives up.
-func blockUntilGone(ctx context.Context, _ time.Duration) error {
-	<-ctx.Done()
-	return ctx.Err()
 }
 
 func ordersFor(srv *etradetest.Server, clientOrderID string) []etradetest.OrderRecord {
@@ -63,7 +58,9 @@ func TestPlaceFaultsOneOrderPerIntent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.fault.String(), func(t *testing.T) {
-			e := newEnv(t, envOptions{server: etradetest.Config{Sleep: blockUntilGone}})
+			// The emulator's clock stands still: its latency waits until the
+			// client gives up.
+			e := newEnv(t, envOptions{server: etradetest.Config{Clock: clocktest.New(time.Now())}})
 			req := limitBuy("AAPL", "100.00")
 			e.srv.InjectFault(etradetest.OpPlace, tt.fault)
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/arbiontrader/arbion/auth"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/etrade/etradetest"
-	"github.com/arbiontrader/arbion/internal/httpx"
 	"github.com/shopspring/decimal"
 )
 
@@ -22,7 +22,7 @@ type env struct {
 
 type envOptions struct {
 	server etradetest.Config
-	clock  httpx.Clock
+	clock  clock.Clock
 	tune   func(*Config)
 	login  bool // skip the token: the test logs in itself
 }
@@ -31,8 +31,8 @@ type envOptions struct {
 // the emulator issued), with rate limits high enough for tests.
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	if o.clock != nil && o.server.Now == nil {
-		o.server.Now = o.clock.Now
+	if o.clock != nil && o.server.Clock == nil {
+		o.server.Clock = o.clock
 	}
 	srv, err := etradetest.New(o.server)
 	if err != nil {

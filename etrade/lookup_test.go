@@ -5,15 +5,15 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/etrade/etradetest"
-	"github.com/arbiontrader/arbion/internal/httpx/fakeclock"
 	"github.com/google/go-cmp/cmp"
 )
 
 // spread places n limit buys of AAPL at 100.00 (identical fields) one
 // minute apart, returning the ids oldest first.
-func spread(t *testing.T, e *env, clock *fakeclock.Clock, n int) []string {
+func spread(t *testing.T, e *env, clock *clocktest.Fake, n int) []string {
 	t.Helper()
 	var ids []string
 	for range n {
@@ -60,7 +60,7 @@ func TestFindOrderMatchesFieldsInTheWindow(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := fakeclock.NewAuto(t0)
+			clock := clocktest.NewAuto(t0)
 			e := newEnv(t, envOptions{clock: clock, server: etradetest.Config{MaxPageSize: 2}})
 			ids := spread(t, e, clock, 5)
 			req := limitBuy("AAPL", "100.00")
@@ -100,7 +100,7 @@ func TestFindOrderMatchesFieldsInTheWindow(t *testing.T) {
 // is ErrIncompleteListing, never a short list.
 func TestOrdersListsEveryPage(t *testing.T) {
 	t0 := time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
-	clock := fakeclock.NewAuto(t0)
+	clock := clocktest.NewAuto(t0)
 	e := newEnv(t, envOptions{clock: clock, server: etradetest.Config{MaxPageSize: 2}})
 	ids := spread(t, e, clock, 6)
 	got, err := e.b.OpenOrders(t.Context())

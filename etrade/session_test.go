@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/auth"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/etrade/etradetest"
-	"github.com/arbiontrader/arbion/internal/httpx/fakeclock"
 )
 
 func TestLoginFlowEndToEnd(t *testing.T) {
@@ -140,7 +140,7 @@ func etStart(t *testing.T) time.Time {
 }
 
 func TestIdleRenewAndMidnightExpiry(t *testing.T) {
-	clock := fakeclock.New(etStart(t))
+	clock := clocktest.New(etStart(t))
 	e := newEnv(t, envOptions{clock: clock, login: true})
 	ctx := t.Context()
 	login(t, e)
@@ -176,7 +176,7 @@ func TestIdleRenewAndMidnightExpiry(t *testing.T) {
 // TestReactiveRenew: when the emulator finds the token idle before the
 // adapter does, the 401 token_expired leads to one renew and one resend.
 func TestReactiveRenew(t *testing.T) {
-	clock := fakeclock.New(etStart(t))
+	clock := clocktest.New(etStart(t))
 	e := newEnv(t, envOptions{clock: clock, login: true, tune: func(c *Config) { c.IdleRenewAfter = 3 * time.Hour }})
 	ctx := t.Context()
 	login(t, e)
@@ -196,9 +196,9 @@ func TestReactiveRenew(t *testing.T) {
 // TestEmulatorMidnightRefusal: the emulator itself refuses a token after
 // midnight, even when the client believes it valid.
 func TestEmulatorMidnightRefusal(t *testing.T) {
-	serverClock := fakeclock.New(etStart(t))
-	clientClock := fakeclock.New(etStart(t))
-	e := newEnv(t, envOptions{clock: clientClock, login: true, server: etradetest.Config{Now: serverClock.Now}})
+	serverClock := clocktest.New(etStart(t))
+	clientClock := clocktest.New(etStart(t))
+	e := newEnv(t, envOptions{clock: clientClock, login: true, server: etradetest.Config{Clock: serverClock}})
 	login(t, e)
 	serverClock.Set(time.Date(2026, 11, 28, 5, 0, 1, 0, time.UTC))
 	clientClock.Set(time.Date(2026, 11, 28, 4, 59, 0, 0, time.UTC)) // 1 minute slow, within the 5-minute window
@@ -311,7 +311,7 @@ func TestRestoredTokenRenewedOnlyWhenIdle(t *testing.T) {
 		{"idle", 3 * time.Hour, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := fakeclock.NewAuto(etStart(t))
+			clock := clocktest.NewAuto(etStart(t))
 			e := newEnv(t, envOptions{clock: clock})
 			clock.Advance(tc.idle)
 			if _, err := e.b.Positions(t.Context()); err != nil {

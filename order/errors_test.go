@@ -293,7 +293,7 @@ func TestAnswerArrivingAfterAnotherReplicaDeclaredNeverPlacedIsFlagged(t *testin
 		cfg.UnknownOutcomeLookups = 2
 		cfg.UnknownOutcomeWindow = time.Minute
 	})
-	replica, err := order.NewTracker(order.Config{Broker: e.broker, Store: e.store, Now: e.clock.Now, Account: "paper",
+	replica, err := order.NewTracker(order.Config{Broker: e.broker, Store: e.store, Clock: e.clock, Account: "paper",
 		UnknownOutcomeLookups: 2, UnknownOutcomeWindow: time.Minute})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
@@ -97,7 +98,7 @@ type desk struct {
 	paper   *paper.Broker
 	broker  *fieldsOnly
 	store   *order.MemoryStore
-	clock   *clock
+	clock   *clocktest.Fake
 	tracker *order.Tracker
 	alerts  []error
 }
@@ -105,7 +106,7 @@ type desk struct {
 func newDesk(t *testing.T) *desk {
 	t.Helper()
 	d := &desk{clock: newClock(), store: order.NewMemoryStore()}
-	p, err := paper.New(paper.Config{Now: d.clock.Now})
+	p, err := paper.New(paper.Config{Clock: d.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func newDesk(t *testing.T) *desk {
 // broker, with nothing in memory.
 func (d *desk) restart(t *testing.T) {
 	t.Helper()
-	tr, err := order.NewTracker(order.Config{Broker: d.broker, Store: d.store, Now: d.clock.Now,
+	tr, err := order.NewTracker(order.Config{Broker: d.broker, Store: d.store, Clock: d.clock,
 		Account: "acct", Alert: func(err error) { d.alerts = append(d.alerts, err) }})
 	if err != nil {
 		t.Fatal(err)
@@ -466,14 +467,14 @@ func TestAccountsShareAStoreWithoutTouchingEachOther(t *testing.T) {
 	trackers := map[string]*order.Tracker{}
 	papers := map[string]*paper.Broker{}
 	for _, acct := range []string{"one", "two"} {
-		p, err := paper.New(paper.Config{Now: clk.Now})
+		p, err := paper.New(paper.Config{Clock: clk})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := p.SetPrice("AAPL", dec("100")); err != nil {
 			t.Fatal(err)
 		}
-		tr, err := order.NewTracker(order.Config{Broker: newCounting(p), Store: store, Now: clk.Now, Account: acct})
+		tr, err := order.NewTracker(order.Config{Broker: newCounting(p), Store: store, Clock: clk, Account: acct})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,12 +2,12 @@ package order_test
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
@@ -15,25 +15,8 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// clock is a fake clock tests advance by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock returns a manual clock at a fixed instant.
+func newClock() *clocktest.Fake { return clocktest.New(time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC)) }
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
@@ -110,15 +93,15 @@ type env struct {
 	paper   *paper.Broker
 	broker  *counting
 	store   *order.MemoryStore
-	clock   *clock
+	clock   *clocktest.Fake
 	tracker *order.Tracker
 }
 
 func newEnv(t *testing.T, pcfg paper.Config, mutate ...func(*order.Config)) *env {
 	t.Helper()
 	e := &env{clock: newClock(), store: order.NewMemoryStore()}
-	if pcfg.Now == nil {
-		pcfg.Now = e.clock.Now
+	if pcfg.Clock == nil {
+		pcfg.Clock = e.clock
 	}
 	p, err := paper.New(pcfg)
 	if err != nil {
@@ -131,7 +114,7 @@ func newEnv(t *testing.T, pcfg paper.Config, mutate ...func(*order.Config)) *env
 		}
 	}
 	e.broker = newCounting(p)
-	cfg := order.Config{Broker: e.broker, Store: e.store, Now: e.clock.Now, Account: "paper"}
+	cfg := order.Config{Broker: e.broker, Store: e.store, Clock: e.clock, Account: "paper"}
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -133,7 +133,7 @@ func TestRestartNewTrackerOnTheSameStoreReconcilesToBrokerTruth(t *testing.T) {
 	e.execute(t, found.Candidates[0].OrderID, "4", "94.5")
 
 	// The process restarts: a new tracker, the same store.
-	restarted, err := order.NewTracker(order.Config{Broker: e.broker, Store: e.store, Now: e.clock.Now, Account: "paper"})
+	restarted, err := order.NewTracker(order.Config{Broker: e.broker, Store: e.store, Clock: e.clock, Account: "paper"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 )
 
@@ -70,8 +71,9 @@ type Config struct {
 	// UnknownOutcomeWindow, or the broker offers no lookup. It must not
 	// block nor call the tracker.
 	Alert func(error)
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
+	// Clock is the time source (record times, send timeouts, lookup
+	// windows); nil means clock.Real.
+	Clock clock.Clock
 	// Logger receives diagnostics; silent when nil.
 	Logger *slog.Logger
 	// UnknownOutcomeLookups is how many lookups Reconcile makes for a
@@ -146,7 +148,7 @@ func NewTracker(cfg Config) (*Tracker, error) {
 		store:       cfg.Store,
 		checker:     cfg.Checker,
 		account:     cfg.Account,
-		now:         cfg.Now,
+		now:         clock.Or(cfg.Clock).Now,
 		log:         cfg.Logger,
 		lookups:     cfg.UnknownOutcomeLookups,
 		window:      cfg.UnknownOutcomeWindow,
@@ -163,9 +165,6 @@ func NewTracker(cfg Config) (*Tracker, error) {
 		t.store = NewMemoryStore()
 	}
 	t.memory, _ = t.store.(*MemoryStore)
-	if t.now == nil {
-		t.now = time.Now
-	}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}

@@ -1,11 +1,11 @@
 package paper
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/shopspring/decimal"
 )
@@ -52,8 +52,9 @@ type Config struct {
 	// Seed seeds every random choice (the fault injector's); the same seed,
 	// configuration and calls give the same results.
 	Seed uint64
-	// Now is the clock for order and fill times; default time.Now.
-	Now func() time.Time
+	// Clock is the time source for order and fill times; nil means
+	// clock.Real.
+	Clock clock.Clock
 	// Faults injects failures and latency; the zero value injects nothing.
 	Faults Faults
 }
@@ -118,11 +119,9 @@ type Faults struct {
 	// place"). It runs with the broker's lock held, so it must not call the
 	// broker.
 	Inject func(op Op) Fault
-	// Latency is added before every call through Sleep.
+	// Latency is waited, on Config.Clock, before every call (a test's
+	// auto-advancing clocktest.Fake makes it free).
 	Latency time.Duration
-	// Sleep waits d or until ctx is done; default a timer honouring ctx.
-	// Tests inject one that advances a fake clock instead of sleeping.
-	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // withDefaults validates c and fills in its defaults.
@@ -165,23 +164,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.QuoteBatchSize == 0 {
 		c.QuoteBatchSize = DefaultQuoteBatchSize
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Faults.Sleep == nil {
-		c.Faults.Sleep = sleep
-	}
+	c.Clock = clock.Or(c.Clock)
 	return c, nil
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/paper"
 	"github.com/shopspring/decimal"
 )
@@ -14,8 +15,8 @@ import (
 func ExampleBroker() {
 	ctx := context.Background()
 	b, err := paper.New(paper.Config{
-		Cash: decimal.NewFromInt(10_000),
-		Now:  func() time.Time { return time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC) },
+		Cash:  decimal.NewFromInt(10_000),
+		Clock: clocktest.New(time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC)),
 	})
 	if err != nil {
 		panic(err)

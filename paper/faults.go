@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 )
 
@@ -14,7 +15,7 @@ func (b *Broker) call(ctx context.Context, op Op, fn func() error) error {
 		return b.ctxError(op, err)
 	}
 	if d := b.cfg.Faults.Latency; d > 0 {
-		if err := b.cfg.Faults.Sleep(ctx, d); err != nil {
+		if err := clock.Sleep(ctx, b.cfg.Clock, d); err != nil {
 			return b.ctxError(op, err)
 		}
 	}
@@ -66,7 +67,7 @@ func (b *Broker) decide(op Op) Fault {
 // injected records err for Health and returns it. The caller holds b.mu.
 func (b *Broker) injected(err *errors.BrokerError) error {
 	b.lastError = err
-	b.lastErrorAt = b.cfg.Now()
+	b.lastErrorAt = b.cfg.Clock.Now()
 	return err
 }
 

@@ -134,7 +134,7 @@ func (b *Broker) SetPrice(symbol string, p decimal.Decimal) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := b.cfg.Now()
+	now := b.cfg.Clock.Now()
 	b.prices[symbol] = price{value: p, at: now}
 	for _, o := range b.openOf(symbol) {
 		b.match(o, p, now)
@@ -175,7 +175,7 @@ func (b *Broker) Execute(ctx context.Context, orderID string, qty, p decimal.Dec
 	case !p.IsPositive():
 		return b.fail(op, errors.ErrInvalidOrder, fmt.Sprintf("price must be positive, got %s", p))
 	}
-	b.fill(o, qty, p, b.cfg.Now())
+	b.fill(o, qty, p, b.cfg.Clock.Now())
 	return nil
 }
 
@@ -205,7 +205,7 @@ func (b *Broker) place(req broker.OrderRequest) (broker.Ack, error) {
 	if err := b.admit(OpPlaceOrder, req, nil); err != nil {
 		return broker.Ack{}, err
 	}
-	now := b.cfg.Now()
+	now := b.cfg.Clock.Now()
 	o := b.newOrder(req, now)
 	b.matchAtPlacement(o, now)
 	return o.ack(), nil
@@ -263,7 +263,7 @@ func (b *Broker) cancel(orderID string) error {
 	case o.snap.Status == broker.StatusPendingCancel:
 		return nil // already requested
 	}
-	now := b.cfg.Now()
+	now := b.cfg.Clock.Now()
 	if b.cfg.CancelLatency == 0 {
 		b.close(o, broker.StatusCanceled, now)
 		return nil
@@ -313,7 +313,7 @@ func (b *Broker) replace(orderID string, req broker.OrderRequest) (broker.Ack, e
 	if err := b.admit(OpReplaceOrder, req, old); err != nil {
 		return broker.Ack{}, err
 	}
-	now := b.cfg.Now()
+	now := b.cfg.Clock.Now()
 	b.close(old, broker.StatusReplaced, now)
 	o := b.newOrder(req, now)
 	old.snap.ReplacedBy = o.snap.OrderID

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/paper"
 	"github.com/google/go-cmp/cmp"
@@ -21,31 +22,12 @@ var (
 
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, dur time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(dur)
-	return ctx.Err()
-}
-
 // newBroker returns a paper broker on a fake clock with the given prices
 // ("SYM", "price", ...).
 func newBroker(t testing.TB, cfg paper.Config, prices ...string) *paper.Broker {
 	t.Helper()
-	if cfg.Now == nil {
-		cfg.Now = (&fakeClock{now: epoch}).Now
+	if cfg.Clock == nil {
+		cfg.Clock = clocktest.New(epoch)
 	}
 	b, err := paper.New(cfg)
 	if err != nil {
@@ -484,11 +466,11 @@ func TestDeterministic(t *testing.T) {
 
 func TestFaults(t *testing.T) {
 	ctx := context.Background()
-	clock := &fakeClock{now: epoch}
+	clock := clocktest.NewAuto(epoch)
 	next := paper.NoFault
-	b := newBroker(t, paper.Config{Now: clock.Now, Faults: paper.Faults{
-		Latency: 250 * time.Millisecond, Sleep: clock.Sleep,
-		Inject: func(paper.Op) paper.Fault { f := next; next = paper.NoFault; return f },
+	b := newBroker(t, paper.Config{Clock: clock, Faults: paper.Faults{
+		Latency: 250 * time.Millisecond,
+		Inject:  func(paper.Op) paper.Fault { f := next; next = paper.NoFault; return f },
 	}}, "AAPL", "100")
 
 	next = paper.FaultUnavailable

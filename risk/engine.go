@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/shopspring/decimal"
 )
@@ -45,8 +46,9 @@ type Config struct {
 	// with errors.ErrRiskDataUnavailable). Required (> 0) when a rule needs
 	// quotes.
 	MaxQuoteAge time.Duration
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock is the time source (the trading day, quote age, state
+	// changes); nil means clock.Real.
+	Clock clock.Clock
 	// Logger receives state changes; nil means silent.
 	Logger *slog.Logger
 	// StateStore, when set, keeps the trading state of StateAccount, so that
@@ -125,7 +127,7 @@ type reservation struct {
 func NewEngine(cfg Config) (*Engine, error) {
 	e := &Engine{
 		positions: cfg.Positions, openOrders: cfg.OpenOrders, account: cfg.Account, market: cfg.MarketData, pnl: cfg.PnL,
-		loc: cfg.Location, maxQuoteAge: cfg.MaxQuoteAge, now: cfg.Now, log: cfg.Logger,
+		loc: cfg.Location, maxQuoteAge: cfg.MaxQuoteAge, now: clock.Or(cfg.Clock).Now, log: cfg.Logger,
 		pending: make(map[uint64]*reservation), inflight: make(map[uint64]int),
 		states: cfg.StateStore, stateKey: cfg.StateAccount,
 	}
@@ -161,9 +163,6 @@ func NewEngine(cfg Config) (*Engine, error) {
 	errs = append(errs, e.checkSources()...)
 	if cfg.StateStore != nil && cfg.StateAccount == "" {
 		errs = append(errs, configError("StateAccount", "required with StateStore"))
-	}
-	if e.now == nil {
-		e.now = time.Now
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)

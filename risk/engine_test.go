@@ -640,7 +640,7 @@ func TestTradingDayBoundary(t *testing.T) {
 			src, clk := fineSources(), newClock(tc.lastTick)
 			e, err := risk.NewEngine(risk.Config{
 				Rules:     []risk.Rule{risk.MaxOrdersPerDay{Limit: 1}, risk.MaxDailyLoss{Limit: dec("1000")}},
-				Positions: src, PnL: src, Location: tc.loc, Now: clk.Now,
+				Positions: src, PnL: src, Location: tc.loc, Clock: clk,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -681,7 +681,7 @@ func TestTradingDayFollowsZoneNotUTC(t *testing.T) {
 	clk := newClock(time.Date(2026, 6, 15, 23, 59, 59, 0, time.UTC))
 	src := fineSources()
 	e, err := risk.NewEngine(risk.Config{Rules: []risk.Rule{risk.MaxOrdersPerDay{Limit: 1}},
-		Positions: src, Location: newYork, Now: clk.Now})
+		Positions: src, Location: newYork, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/risk"
 	"github.com/shopspring/decimal"
@@ -34,7 +35,7 @@ func Example() {
 		MarketData:  src,
 		Location:    time.UTC, // crypto; US equities would use America/New_York
 		MaxQuoteAge: 5 * time.Second,
-		Now:         func() time.Time { return now },
+		Clock:       clocktest.New(now),
 	})
 	if err != nil {
 		fmt.Println(err)

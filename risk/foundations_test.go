@@ -85,7 +85,7 @@ func TestHaltSurvivesARestart(t *testing.T) {
 	src := &sources{pnl: risk.PnL{Realized: dec("-600")}}
 	clk := newClock(time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC))
 	start := func() *risk.Engine {
-		e, err := risk.NewEngine(risk.Config{Positions: src, PnL: src, Location: time.UTC, Now: clk.Now,
+		e, err := risk.NewEngine(risk.Config{Positions: src, PnL: src, Location: time.UTC, Clock: clk,
 			Rules: []risk.Rule{risk.MaxDailyLoss{Limit: dec("500")}}, StateStore: store, StateAccount: "acct"})
 		if err != nil {
 			t.Fatal(err)

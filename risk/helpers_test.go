@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/risk"
 	"github.com/shopspring/decimal"
@@ -17,27 +18,8 @@ var t0 = time.Date(2026, 6, 15, 14, 30, 0, 0, time.UTC)
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
+// newClock returns a manual clock at t.
+func newClock(t time.Time) *clocktest.Fake { return clocktest.New(t) }
 
 // sources is an in-memory PositionSource, AccountSource, MarketData and
 // PnLSource whose answers and failures a test sets.
@@ -187,11 +169,11 @@ func ruleNames(err error) []string {
 }
 
 // newEngine builds an engine over src and clk, failing the test on error.
-func newEngine(t testing.TB, src *sources, clk *clock, rules ...risk.Rule) *risk.Engine {
+func newEngine(t testing.TB, src *sources, clk *clocktest.Fake, rules ...risk.Rule) *risk.Engine {
 	t.Helper()
 	e, err := risk.NewEngine(risk.Config{
 		Rules: rules, Positions: src, OpenOrders: src, Account: src, MarketData: src, PnL: src,
-		Location: time.UTC, MaxQuoteAge: 5 * time.Second, Now: clk.Now,
+		Location: time.UTC, MaxQuoteAge: 5 * time.Second, Clock: clk,
 	})
 	if err != nil {
 		t.Fatalf("NewEngine: %v", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
@@ -32,7 +33,7 @@ func (p paperPnL) DailyPnL(context.Context, time.Time) (risk.PnL, error) {
 
 // desk is a tracker sending to a paper broker through a risk engine.
 type desk struct {
-	clk     *clock
+	clk     *clocktest.Fake
 	paper   *paper.Broker
 	engine  *risk.Engine
 	tracker *order.Tracker
@@ -41,7 +42,7 @@ type desk struct {
 func newDesk(t *testing.T) *desk {
 	t.Helper()
 	clk := newClock(t0)
-	pb, err := paper.New(paper.Config{Now: clk.Now, Cash: dec("100000")})
+	pb, err := paper.New(paper.Config{Clock: clk, Cash: dec("100000")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,12 +57,12 @@ func newDesk(t *testing.T) *desk {
 			risk.MaxDailyLoss{Limit: dec("1000")},
 		},
 		Positions: pb, OpenOrders: pb, Account: pb, MarketData: pb, PnL: paperPnL{pb, []string{"AAPL"}},
-		Location: time.UTC, MaxQuoteAge: time.Minute, Now: clk.Now,
+		Location: time.UTC, MaxQuoteAge: time.Minute, Clock: clk,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tracker, err := order.NewTracker(order.Config{Broker: pb, Checker: engine, Now: clk.Now})
+	tracker, err := order.NewTracker(order.Config{Broker: pb, Checker: engine, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

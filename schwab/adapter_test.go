@@ -48,16 +48,16 @@ func TestBurstStaysWithinOrderLimit(t *testing.T) {
 func TestUnknownStatusReported(t *testing.T) {
 	var buf bytes.Buffer
 	var mu sync.Mutex
-	var seen []Observation
+	var seen []broker.Observation
 	r := newRig(t, schwabtest.Config{}, func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&buf, nil))
-		c.Observer = func(_ context.Context, o Observation) {
+		c.Observer = broker.ObserverFunc(func(_ context.Context, o broker.Observation) {
 			mu.Lock()
 			defer mu.Unlock()
-			if o.UnknownStatus != "" {
+			if o.Op == broker.OpGetOrder {
 				seen = append(seen, o)
 			}
-		}
+		})
 	})
 	r.clock.SetAutoAdvance(true)
 	ctx := context.Background()
@@ -81,8 +81,9 @@ func TestUnknownStatusReported(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(seen) == 0 || seen[0].OrderID != ack.OrderID || seen[0].UnknownStatus != "HELD_FOR_SOMETHING_NEW" {
-		t.Errorf("observer saw %+v", seen)
+	if len(seen) != 1 || seen[0].Broker != "schwab" || seen[0].Method != http.MethodGet ||
+		seen[0].Status != http.StatusOK || seen[0].Attempts != 1 || !strings.HasSuffix(seen[0].Path, "/orders/"+ack.OrderID) {
+		t.Errorf("observer saw %+v, want one GET of the order", seen)
 	}
 	if !strings.Contains(buf.String(), "HELD_FOR_SOMETHING_NEW") {
 		t.Errorf("not logged: %s", buf.String())

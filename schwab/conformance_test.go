@@ -28,7 +28,7 @@ func TestConformance(t *testing.T) {
 			return nil
 		},
 		QuoteSymbols: []string{"AAPL", "MSFT", "SPY", "INTC", "GME", "QQQ", "IWM"},
-		Now:          r.clock.Now,
+		Clock:        r.clock,
 	})
 	sizes := r.emu.QuoteRequestSizes()
 	if len(sizes) < 3 || sizes[0] != 3 || sizes[1] != 3 || sizes[2] != 1 {

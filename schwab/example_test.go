@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/schwab"
 	"github.com/arbiontrader/arbion/schwab/schwabtest"
 	"github.com/shopspring/decimal"
@@ -14,7 +15,7 @@ import (
 // Example places a limit buy through the adapter against the emulator, lets
 // the emulated market fill it in two parts and reads the order back.
 func Example() {
-	clock := schwabtest.NewFakeClock(time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC))
+	clock := clocktest.New(time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC))
 	clock.SetAutoAdvance(true) // rate-limit waits pass at once
 	emu := schwabtest.New(schwabtest.Config{Clock: clock})
 	defer emu.Close()

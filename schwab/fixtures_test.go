@@ -14,6 +14,7 @@ import (
 
 	"github.com/arbiontrader/arbion/auth"
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
@@ -196,7 +197,7 @@ func tokenSourceAt(t *testing.T, baseURL string, tok auth.Token) *auth.Source {
 		t.Fatal(err)
 	}
 	src, err := auth.NewSource(auth.SourceConfig{Broker: Name, OAuth2: OAuth2Config("key", "secret", "https://127.0.0.1/cb", baseURL),
-		Store: store, StoreKey: "k", Now: func() time.Time { return testStart }})
+		Store: store, StoreKey: "k", Clock: clocktest.New(testStart)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/arbiontrader/arbion/auth"
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/schwab/schwabtest"
 	"github.com/shopspring/decimal"
 )
@@ -19,7 +20,7 @@ const testAccount = "12345678"
 type rig struct {
 	b     *Broker
 	emu   *schwabtest.Server
-	clock *schwabtest.FakeClock
+	clock *clocktest.Fake
 	store *auth.MemoryStore
 	src   *auth.Source
 }
@@ -28,7 +29,7 @@ type rig struct {
 // issued by the emulator. emuCfg and mod may adjust the configurations.
 func newRig(t testing.TB, emuCfg schwabtest.Config, mod func(*Config)) *rig {
 	t.Helper()
-	clock := schwabtest.NewFakeClock(testStart)
+	clock := clocktest.New(testStart)
 	emuCfg.Clock = clock
 	if len(emuCfg.Accounts) == 0 {
 		emuCfg.Accounts = []schwabtest.Account{{Number: testAccount, Cash: decimal.NewFromInt(1_000_000)}}
@@ -49,7 +50,7 @@ func newRig(t testing.TB, emuCfg schwabtest.Config, mod func(*Config)) *rig {
 	}
 	src, err := auth.NewSource(auth.SourceConfig{
 		Broker: Name, OAuth2: OAuth2Config(emu.AppKey(), emu.AppSecret(), emu.RedirectURI(), emu.URL()),
-		Store: store, StoreKey: "schwab", HTTPClient: emu.Client(), Now: clock.Now, RefreshLifetime: RefreshLifetime,
+		Store: store, StoreKey: "schwab", HTTPClient: emu.Client(), Clock: clock, RefreshLifetime: RefreshLifetime,
 	})
 	if err != nil {
 		t.Fatal(err)

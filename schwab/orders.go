@@ -335,9 +335,6 @@ func (b *Broker) annotate(ctx context.Context, o broker.Order) broker.Order {
 	if _, known := statusMap[o.RawStatus]; !known || o.RawStatus == "UNKNOWN" {
 		b.log.LogAttrs(ctx, slog.LevelWarn, "schwab order in a status the adapter does not know; treated as working",
 			slog.String("order_id", o.OrderID), slog.String("status", o.RawStatus))
-		if b.cfg.Observer != nil {
-			b.cfg.Observer(ctx, Observation{Op: "order status", OrderID: o.OrderID, UnknownStatus: o.RawStatus})
-		}
 	}
 	return o
 }

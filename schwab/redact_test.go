@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/auth"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
-	"github.com/arbiontrader/arbion/schwab/schwabtest"
 )
 
 const (
@@ -52,7 +52,7 @@ func echoingServer(t *testing.T, status int) *httptest.Server {
 func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 	for _, status := range []int{400, 401, 500, 503} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
-			clock := schwabtest.NewFakeClock(testStart)
+			clock := clocktest.New(testStart)
 			clock.SetAutoAdvance(true) // retries of a 5xx read back off on the fake clock
 			srv := echoingServer(t, status)
 			var logs bytes.Buffer

@@ -33,8 +33,10 @@ import (
 
 	"github.com/arbiontrader/arbion/auth"
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/internal/httpx"
+	"github.com/arbiontrader/arbion/retry"
 	"golang.org/x/oauth2"
 )
 
@@ -93,29 +95,6 @@ type TokenSource interface {
 	Token(ctx context.Context) (auth.Token, error)
 }
 
-// Clock is the adapter's source of time (rate limits, backoff, token and
-// login expiry, order lookups). *schwabtest.FakeClock is one.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-// Observation is what Config.Observer learns: one per HTTP call, plus one
-// per order seen with a status the adapter does not know.
-type Observation struct {
-	Op       string        // "place order", "get order", ...
-	Method   string        // HTTP method
-	Path     string        // request path, without query
-	Status   int           // HTTP status, 0 if none
-	Latency  time.Duration // waits included
-	Attempts int
-	Err      error // nil on success
-	// OrderID and UnknownStatus are set when an order carried a status the
-	// spec does not list (it is reported as broker.StatusUnknown).
-	OrderID       string
-	UnknownStatus string
-}
-
 // Config configures a Broker.
 type Config struct {
 	// AccountNumber is the plain account number; the adapter looks its hash
@@ -140,11 +119,18 @@ type Config struct {
 	// Logger receives debug records and warnings (unknown statuses, login
 	// about to expire); never a token. Nil: silent.
 	Logger *slog.Logger
-	// Observer, if set, is called once per request and once per unknown
-	// order status seen.
-	Observer func(ctx context.Context, o Observation)
-	// Clock is the time source; default the real clock.
-	Clock Clock
+	// Observer, if set, sees every HTTP request (one broker.Observation
+	// each, with its method, path, status and attempts). It must be quick
+	// and safe for concurrent use.
+	Observer broker.Observer
+	// Retry is the retry policy of idempotent requests (reads, cancels);
+	// the zero value means the defaults documented on retry.Policy. An
+	// order placement is never retried: Schwab does not deduplicate.
+	Retry retry.Policy
+	// Clock is the time source (rate limits, backoff, token and login
+	// expiry, order lookups); nil means clock.Real. Tests share one
+	// clocktest.Fake with the schwabtest emulator.
+	Clock clock.Clock
 	// OrderRequestsPerMinute is the client-side limit on order requests
 	// (place, replace, cancel) in any rolling minute: the throttle chosen at
 	// app registration, 0–120. Default 120; negative turns the limit off.
@@ -191,7 +177,7 @@ const DefaultIntentRetention = 24 * time.Hour
 type Broker struct {
 	cfg   Config
 	http  *httpx.Client
-	clock Clock
+	clock clock.Clock
 	log   *slog.Logger
 
 	orderBucket string // "" when the limit is off
@@ -257,7 +243,8 @@ func New(cfg Config) (*Broker, error) {
 		RequestIDHeader: "Schwab-Client-Correlid",
 		Observer:        b.observe,
 		Logger:          cfg.Logger,
-		Clock:           clockAdapter{cfg.Clock},
+		Clock:           cfg.Clock,
+		Retry:           cfg.Retry,
 	})
 	if err != nil {
 		return nil, err
@@ -280,9 +267,7 @@ func (c *Config) withDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	if c.Clock == nil {
-		c.Clock = realClock{}
-	}
+	c.Clock = clock.Or(c.Clock)
 	if c.OrderRequestsPerMinute == 0 {
 		c.OrderRequestsPerMinute = 120
 	}
@@ -410,7 +395,7 @@ func (b *Broker) do(ctx context.Context, req httpx.Request) (*httpx.Response, er
 	return b.http.Do(ctx, req)
 }
 
-func (b *Broker) observe(ctx context.Context, o httpx.Observation) {
+func (b *Broker) observe(ctx context.Context, o broker.Observation) {
 	b.healthMu.Lock()
 	if o.Status != 0 {
 		b.reachable = true
@@ -423,8 +408,7 @@ func (b *Broker) observe(ctx context.Context, o httpx.Observation) {
 	}
 	b.healthMu.Unlock()
 	if b.cfg.Observer != nil {
-		b.cfg.Observer(ctx, Observation{Op: o.Op, Method: o.Method, Path: o.Path, Status: o.Status,
-			Latency: o.Latency, Attempts: o.Attempts, Err: o.Err})
+		b.cfg.Observer.Observe(ctx, o)
 	}
 }
 
@@ -486,22 +470,3 @@ func (b *Broker) LoginExpiresWithin(d time.Duration) bool {
 	defer b.healthMu.Unlock()
 	return !b.loginExpiry.IsZero() && b.loginExpiry.Sub(b.clock.Now()) < d
 }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
-// clockAdapter gives httpx the Clock it wants.
-type clockAdapter struct{ c Clock }
-
-func (a clockAdapter) Now() time.Time { return a.c.Now() }
-
-func (a clockAdapter) NewTimer(d time.Duration) httpx.Timer { return afterTimer{a.c.After(d)} }
-
-type afterTimer struct{ ch <-chan time.Time }
-
-func (t afterTimer) C() <-chan time.Time { return t.ch }
-
-// Stop cannot stop an After channel; the pending value is simply dropped.
-func (t afterTimer) Stop() bool { return false }

@@ -65,12 +65,12 @@ func benchEnv(b *testing.B, caps func(broker.Capabilities) broker.Capabilities, 
 	for i := range instruments {
 		instruments[i] = broker.Instrument{Symbol: fmt.Sprintf("S%05d", i), AssetClass: broker.Equity}
 	}
-	pb, err := paper.New(paper.Config{Instruments: instruments, Now: clock.Now, Cash: d("1000000000")})
+	pb, err := paper.New(paper.Config{Instruments: instruments, Clock: clock, Cash: d("1000000000")})
 	if err != nil {
 		b.Fatal(err)
 	}
 	cb := &countingBroker{Broker: pb, caps: caps, calls: make(map[string]int)}
-	tracker, err := order.NewTracker(order.Config{Broker: cb, Account: "bench", Now: clock.Now})
+	tracker, err := order.NewTracker(order.Config{Broker: cb, Account: "bench", Clock: clock})
 	if err != nil {
 		b.Fatal(err)
 	}

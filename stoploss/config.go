@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/risk"
@@ -71,8 +72,9 @@ type Config struct {
 	// and Lock is not used. Give the account's tracker the same Leader, so
 	// that a leader that loses it mid-sweep sends nothing more.
 	Leader order.Leader
-	// Clock is the time source; the system clock when nil.
-	Clock Clock
+	// Clock is where the supervisor reads the time and waits between
+	// sweeps; nil means clock.Real.
+	Clock clock.Clock
 	// Switch is put in EscalateTo when a problem lasts EscalateAfter sweeps;
 	// escalation only alerts when nil.
 	Switch TradingSwitch
@@ -152,9 +154,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Lock == nil {
 		c.Lock = NewMemoryLock()
 	}
-	if c.Clock == nil {
-		c.Clock = systemClock{}
-	}
+	c.Clock = clock.Or(c.Clock)
 	if c.EscalateTo == risk.Active {
 		c.EscalateTo = risk.Halted
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
@@ -23,58 +24,9 @@ var (
 
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
-// fakeClock is a manual clock: After channels fire when Advance passes them.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []waiter
-	waiting chan struct{} // receives one value per After with d > 0
-}
-
-type waiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 27, 14, 30, 0, 0, time.UTC), waiting: make(chan struct{}, 64)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(dur time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if dur <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, waiter{at: c.now.Add(dur), ch: ch})
-	select {
-	case c.waiting <- struct{}{}:
-	default:
-	}
-	return ch
-}
-
-func (c *fakeClock) Advance(dur time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(dur)
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if w.at.After(c.now) {
-			kept = append(kept, w)
-			continue
-		}
-		w.ch <- c.now
-	}
-	c.waiters = kept
+// newFakeClock returns the tests' manual clock, at a fixed instant.
+func newFakeClock() *clocktest.Fake {
+	return clocktest.New(time.Date(2026, 11, 27, 14, 30, 0, 0, time.UTC))
 }
 
 // countingBroker wraps a broker: it counts calls, records placements, can
@@ -203,7 +155,7 @@ func (b *countingBroker) closingMarketOrders(symbol string, long bool) []string 
 type env struct {
 	t       *testing.T
 	ctx     context.Context
-	clock   *fakeClock
+	clock   *clocktest.Fake
 	paper   *paper.Broker
 	broker  *countingBroker
 	tracker *order.Tracker
@@ -233,7 +185,7 @@ var symbols = []broker.Instrument{
 func newEnv(t *testing.T, opts envOptions) *env {
 	t.Helper()
 	clock := newFakeClock()
-	pcfg := paper.Config{Instruments: symbols, AllowShort: true, Now: clock.Now, Cash: d("10000000")}
+	pcfg := paper.Config{Instruments: symbols, AllowShort: true, Clock: clock, Cash: d("10000000")}
 	if opts.paper != nil {
 		opts.paper(&pcfg)
 	}
@@ -244,7 +196,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	cb := &countingBroker{Broker: pb, caps: opts.caps, calls: make(map[string]int)}
 	e := &env{t: t, ctx: t.Context(), clock: clock, paper: pb, broker: cb, orders: order.NewMemoryStore()}
 	e.tracker = e.newTracker()
-	e.engine, err = risk.NewEngine(risk.Config{Positions: pb, Location: time.UTC, Now: clock.Now})
+	e.engine, err = risk.NewEngine(risk.Config{Positions: pb, Location: time.UTC, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +218,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 }
 
 func (e *env) newTracker() *order.Tracker {
-	tr, err := order.NewTracker(order.Config{Broker: e.broker, Store: e.orders, Account: "acct-1", Now: e.clock.Now})
+	tr, err := order.NewTracker(order.Config{Broker: e.broker, Store: e.orders, Account: "acct-1", Clock: e.clock})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func TestSupervisorThatLosesItsLeadershipMidSweepSendsNothing(t *testing.T) {
 	l := &leadership{}
 	e := newEnv(t, envOptions{caps: synthetic})
 	tr, err := order.NewTracker(order.Config{Broker: e.broker, Store: e.orders, Account: "acct-1",
-		Now: e.clock.Now, Leader: l})
+		Clock: e.clock, Leader: l})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,15 @@
 package stoploss_test
 
 import (
+	"time"
+
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/risk"
 	"github.com/shopspring/decimal"
-	"time"
+
+	"testing"
 
 	"github.com/arbiontrader/arbion/paper"
-	"testing"
 
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/order"

@@ -22,7 +22,7 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(e.ctx)
 	done := make(chan error, 1)
 	go func() { done <- e.sup.Run(ctx, 10*time.Second) }()
-	<-e.clock.waiting // the first sweep ran; Run waits on the clock
+	waitOnClock(t, e) // the first sweep ran; Run waits on the clock
 	if first := <-sweeps; !first.Verified || first.Checked != 0 {
 		t.Errorf("first sweep = %+v, want a verification of nothing", first)
 	}
@@ -41,7 +41,7 @@ func TestRun(t *testing.T) {
 	if rep.Checked != 1 {
 		t.Errorf("timed sweep checked %d positions, want 1", rep.Checked)
 	}
-	<-e.clock.waiting
+	waitOnClock(t, e)
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Run returned %v, want context.Canceled", err)
@@ -88,5 +88,13 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 	if err := e.sup.Run(e.ctx, 0); !errors.Is(err, errors.ErrConfiguration) {
 		t.Errorf("Run(0) = %v, want a configuration error", err)
+	}
+}
+
+// waitOnClock returns once Run is parked on the clock's timer.
+func waitOnClock(t *testing.T, e *env) {
+	t.Helper()
+	if err := e.clock.WaitForWaiters(e.ctx, 1); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -534,7 +534,8 @@ func (s *Supervisor) Run(ctx context.Context, every time.Duration) error {
 	if every <= 0 {
 		return configError("Run needs a positive interval")
 	}
-	next := s.cfg.Clock.After(0)
+	next := s.cfg.Clock.NewTimer(0)
+	defer func() { next.Stop() }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -543,11 +544,11 @@ func (s *Supervisor) Run(ctx context.Context, every time.Duration) error {
 			if _, err := s.HandleUpdates(ctx); err != nil {
 				s.cfg.Logger.Warn("stoploss: updates failed", "account", s.cfg.Account, "error", err)
 			}
-		case <-next:
+		case <-next.C():
 			if _, err := s.Sweep(ctx); err != nil {
 				s.cfg.Logger.Warn("stoploss: sweep failed", "account", s.cfg.Account, "error", err)
 			}
-			next = s.cfg.Clock.After(every)
+			next = s.cfg.Clock.NewTimer(every)
 		}
 	}
 }

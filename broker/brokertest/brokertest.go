@@ -80,9 +80,9 @@ package brokertest
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/shopspring/decimal"
 )
 
@@ -138,10 +138,10 @@ type Harness struct {
 	// Default "987654321012".
 	UnknownOrderID string
 
-	// Now is the broker's clock: the time it stamps an order entered now.
+	// Clock is the broker's clock: the time it stamps an order entered now.
 	// The find-order and order-lister checks build their windows from it.
-	// Default time.Now; pass an emulator's fake clock.
-	Now func() time.Time
+	// Nil means clock.Real; pass the clocktest.Fake an emulator runs on.
+	Clock clock.Clock
 
 	// ReplaceKeepsID is true for brokers that edit an order in place
 	// (Coinbase): ReplaceOrder returns the same order id, and the order is

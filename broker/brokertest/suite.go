@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/shopspring/decimal"
 )
@@ -106,9 +107,7 @@ func (h *Harness) withDefaults() error {
 	if h.UnknownOrderID == "" {
 		h.UnknownOrderID = "987654321012"
 	}
-	if h.Now == nil {
-		h.Now = time.Now
-	}
+	h.Clock = clock.Or(h.Clock)
 	if !h.PriceTick.IsPositive() || !h.ReplaceLimitBuy.IsPositive() {
 		return fmt.Errorf("Harness.PriceTick %s and ReplaceLimitBuy %s must be positive", h.PriceTick, h.ReplaceLimitBuy)
 	}
@@ -554,7 +553,7 @@ const lookupSkew = time.Minute
 // findQuery returns the query the order tracker would make for req sent
 // just now.
 func (s *suite) findQuery(req broker.OrderRequest) broker.FindQuery {
-	now := s.h.Now()
+	now := s.h.Clock.Now()
 	return broker.FindQuery{Request: req, From: now.Add(-lookupSkew), To: now.Add(lookupSkew)}
 }
 
@@ -615,7 +614,7 @@ func (s *suite) checkOrderLister(t tb) {
 		t.Skipf("the broker does not implement broker.OrderLister")
 	}
 	ctx := t.Context()
-	start := s.h.Now()
+	start := s.h.Clock.Now()
 	working := s.place(t, s.limitBuy(s.h.RestingLimitBuy))
 	canceled := s.place(t, s.limitBuy(s.h.RestingLimitBuy))
 	if err := s.h.Broker.CancelOrder(ctx, canceled.OrderID); err != nil {

@@ -21,17 +21,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/coinbase/coinbasetest"
 	"github.com/shopspring/decimal"
 )
 
 var start = time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC)
-
-// fixedClock never moves.
-type fixedClock struct{}
-
-func (fixedClock) Now() time.Time                         { return start }
-func (fixedClock) After(d time.Duration) <-chan time.Time { return make(chan time.Time) }
 
 // client signs requests on its own (a third reading of the JWT rules, kept
 // minimal), so the emulator's tests depend on neither the adapter nor its
@@ -45,7 +40,7 @@ type client struct {
 
 func newClient(t *testing.T, cfg coinbasetest.Config) *client {
 	t.Helper()
-	cfg.Clock = fixedClock{}
+	cfg.Clock = clocktest.New(start)
 	srv := coinbasetest.NewServer(cfg)
 	t.Cleanup(srv.Close)
 	key, err := coinbasetest.NewES256Key("organizations/t/apiKeys/emulator-test")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/coinbase/coinbasetest"
 )
 
@@ -14,7 +15,7 @@ import (
 // the adapter at URL(), drives the book with Fill/Expire and inspects
 // Orders and Requests.
 func Example() {
-	clock := coinbasetest.NewFakeClock(time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC))
+	clock := clocktest.New(time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC))
 	srv := coinbasetest.NewServer(coinbasetest.Config{Clock: clock})
 	defer srv.Close()
 

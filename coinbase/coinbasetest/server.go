@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/shopspring/decimal"
 )
 
@@ -35,8 +36,9 @@ const APIPrefix = "/api/v3/brokerage"
 
 // Config tunes the emulator. The zero value is usable.
 type Config struct {
-	// Clock is the time source; nil means the real clock.
-	Clock Clock
+	// Clock is the time source (token windows, order times, GTD expiry,
+	// OAuth token lifetimes, injected latency); nil means clock.Real.
+	Clock clock.Clock
 	// Portfolio is the uuid of the portfolio the server serves; default a
 	// generated uuid.
 	Portfolio string
@@ -74,7 +76,7 @@ type Config struct {
 type Server struct {
 	srv   *httptest.Server
 	cfg   Config
-	clock Clock
+	clock clock.Clock
 
 	inflight sync.WaitGroup
 
@@ -103,9 +105,7 @@ type Server struct {
 // (BTC-USD, ETH-USD, SOL-USD aliased to SOL-USDC, ADA-USD, LTC-USD, DOGE-USD
 // and a few more) and a funded account: 1,000,000 USD. Close it when done.
 func NewServer(cfg Config) *Server {
-	if cfg.Clock == nil {
-		cfg.Clock = realClock{}
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	if cfg.Portfolio == "" {
 		cfg.Portfolio = newUUID()
 	}
@@ -291,10 +291,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// A fault that delays does so before anything is decided, outside the lock.
 	f := s.takeFault(r.Method, r.URL.Path)
 	if f != nil && f.Kind == FaultLatency {
+		t := s.clock.NewTimer(f.Delay)
 		select {
-		case <-s.clock.After(f.Delay):
+		case <-t.C():
 		case <-r.Context().Done():
 		}
+		t.Stop()
 	}
 	s.mu.Lock()
 	if s.served++; s.served%256 == 0 {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/arbiontrader/arbion/clock"
 )
 
 // Op names an endpoint, for fault injection and call counts.
@@ -51,7 +53,7 @@ const (
 	FaultRateLimitPage
 	// FaultHTMLErrorPage (before): 502 text/html gateway page.
 	FaultHTMLErrorPage
-	// FaultLatency (before): wait Latency on the injected clock (Config.Sleep)
+	// FaultLatency (before): wait Latency on the injected clock (Config.Clock)
 	// before handling; a client that gives up first leaves nothing done.
 	FaultLatency
 	// FaultCommitThen500 (after): 500 code 100.
@@ -160,4 +162,4 @@ func dropConnection(w http.ResponseWriter) {
 	}
 }
 
-func (s *Server) sleep(ctx context.Context) error { return s.cfg.Sleep(ctx, Latency) }
+func (s *Server) sleep(ctx context.Context) error { return clock.Sleep(ctx, s.cfg.Clock, Latency) }

@@ -18,7 +18,6 @@
 package etradetest
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -29,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/shopspring/decimal"
 )
 
@@ -50,15 +50,12 @@ type Config struct {
 	// AccountIDKey and AccountID identify the active account. Defaults:
 	// DefaultAccountIDKey, DefaultAccountID.
 	AccountIDKey, AccountID string
-	// Now is the server's clock (timestamps, token expiry, preview validity,
-	// placed times). Default time.Now.
-	Now func() time.Time
+	// Clock is the server's time source (timestamps, token expiry, preview
+	// validity, placed times); nil means clock.Real.
+	Clock clock.Clock
 	// MaxPageSize caps the orders of one list page below E*TRADE's 100, so
 	// that tests page with few orders. Default 100.
 	MaxPageSize int
-	// Sleep waits d or until ctx ends; used by the latency fault. Default: a
-	// real timer. Inject one driven by your fake clock.
-	Sleep func(ctx context.Context, d time.Duration) error
 	// Cash is the account's starting cash. Default 100000.
 	Cash decimal.Decimal
 	// MarketOpen selects the place message: 1026 (entered during market
@@ -139,12 +136,7 @@ func NewUnstarted(cfg Config) (*Server, error) {
 	if cfg.AccountID == "" {
 		cfg.AccountID = DefaultAccountID
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = realSleep
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	if cfg.Cash.IsZero() {
 		cfg.Cash = decimal.NewFromInt(100000)
 	}
@@ -172,17 +164,6 @@ func NewUnstarted(cfg Config) (*Server, error) {
 	}
 	s.handler = s.mux()
 	return s, nil
-}
-
-func realSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // URL is the base URL standing in for https://api.etrade.com (and the
@@ -227,7 +208,7 @@ func (s *Server) Calls(op Op) int {
 	return s.state.calls[op]
 }
 
-func (s *Server) now() time.Time { return s.cfg.Now() }
+func (s *Server) now() time.Time { return s.cfg.Clock.Now() }
 
 // randomToken returns an opaque base64-like token that always contains the
 // characters / + = that real E*TRADE tokens carry.

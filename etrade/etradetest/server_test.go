@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/etrade/etradetest"
-	"github.com/arbiontrader/arbion/internal/httpx/fakeclock"
 	"github.com/arbiontrader/arbion/internal/oauth1"
 	"github.com/google/go-cmp/cmp"
 )
@@ -33,11 +33,7 @@ func newClient(t *testing.T, cfg etradetest.Config) *client {
 	}
 	t.Cleanup(srv.Close)
 	tok, sec := srv.IssueAccessToken()
-	now := time.Now
-	if cfg.Now != nil {
-		now = cfg.Now
-	}
-	return &client{t: t, srv: srv, signer: &oauth1.Signer{ConsumerKey: srv.ConsumerKey(), ConsumerSecret: srv.ConsumerSecret(), Now: now},
+	return &client{t: t, srv: srv, signer: &oauth1.Signer{ConsumerKey: srv.ConsumerKey(), ConsumerSecret: srv.ConsumerSecret(), Clock: cfg.Clock},
 		creds: oauth1.Credentials{Token: tok, TokenSecret: sec}}
 }
 
@@ -122,8 +118,8 @@ func errorCode(t *testing.T, body []byte) int {
 // unused, fresh preview of the same account, clientOrderId and Order; the
 // clientOrderId is unique per account.
 func TestPlaceRules(t *testing.T) {
-	clock := fakeclock.New(time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC))
-	c := newClient(t, etradetest.Config{Now: clock.Now})
+	clock := clocktest.New(time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC))
+	c := newClient(t, etradetest.Config{Clock: clock})
 	tests := []struct {
 		name  string
 		setup func() (cid, price, key string, id int64)
@@ -319,8 +315,8 @@ func TestCancelAndChange(t *testing.T) {
 }
 
 func TestRateLimitPage(t *testing.T) {
-	clock := fakeclock.New(time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC))
-	c := newClient(t, etradetest.Config{Now: clock.Now, EnforceRateLimits: true})
+	clock := clocktest.New(time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC))
+	c := newClient(t, etradetest.Config{Clock: clock, EnforceRateLimits: true})
 	var statuses []int
 	for range 3 {
 		st, ctype, body := c.do("GET", "/v1/accounts/list.json", nil)
@@ -338,15 +334,15 @@ func TestRateLimitPage(t *testing.T) {
 }
 
 func TestTimestampAndIdle(t *testing.T) {
-	serverClock := fakeclock.New(time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC))
-	c := newClient(t, etradetest.Config{Now: serverClock.Now})
+	serverClock := clocktest.New(time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC))
+	c := newClient(t, etradetest.Config{Clock: serverClock})
 	skewed := time.Date(2026, 11, 27, 15, 6, 0, 0, time.UTC)
-	c.signer.Now = func() time.Time { return skewed }
+	c.signer.Clock = clocktest.New(skewed)
 	st, _, body := c.do("GET", "/v1/accounts/list.json", nil)
 	if st != 401 || !strings.Contains(string(body), "oauth_problem=timestamp_refused,oauth_acceptable_timestamps=") {
 		t.Errorf("skewed clock: %d %s", st, body)
 	}
-	c.signer.Now = serverClock.Now
+	c.signer.Clock = serverClock
 	serverClock.Advance(2 * time.Hour)
 	if st, _, body := c.do("GET", "/v1/accounts/list.json", nil); st != 401 || !strings.Contains(string(body), "token_expired") {
 		t.Errorf("idle token: %d %s", st, body)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/arbiontrader/arbion/clock/clocktest"
 )
 
 // The developer guide's example (spec §4).
@@ -37,7 +39,7 @@ func header(params map[string]string) string {
 func vectorServer(t *testing.T) *Server {
 	t.Helper()
 	s, err := NewUnstarted(Config{ConsumerKey: vecKey, ConsumerSecret: vecSecret,
-		Now: func() time.Time { return time.Unix(1344885636, 0) }})
+		Clock: clocktest.New(time.Unix(1344885636, 0))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +112,7 @@ func TestVerifyRequestTokenVectorE(t *testing.T) {
 // (erratum 2550 signature).
 func TestRFC5849Vector(t *testing.T) {
 	s, err := NewUnstarted(Config{ConsumerKey: "9djdj82h48djs9d2", ConsumerSecret: "j49sk3j29djd",
-		Now: func() time.Time { return time.Unix(137131201, 0) }})
+		Clock: clocktest.New(time.Unix(137131201, 0))})
 	if err != nil {
 		t.Fatal(err)
 	}

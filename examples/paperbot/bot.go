@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
@@ -199,7 +200,7 @@ func newBot(cfg Config, out io.Writer) (*bot, error) {
 		refusedBy: map[string]int{}}
 	var err error
 	bt.broker, err = paper.New(paper.Config{Cash: cfg.StartCash, FeeBps: cfg.FeeBps, MinFee: cfg.MinFee,
-		Seed: cfg.Seed, Now: bt.clock})
+		Seed: cfg.Seed, Clock: botClock{bt}})
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +213,7 @@ func newBot(cfg Config, out io.Writer) (*bot, error) {
 		Rules: cfg.riskRules(), Positions: bt.broker, OpenOrders: bt.broker, Account: bt.broker,
 		MarketData: bt.broker, PnL: bt.pnl,
 		// The paper market has no sessions: the trading day is the UTC day.
-		Location: time.UTC, MaxQuoteAge: 2 * time.Minute, Now: bt.clock,
+		Location: time.UTC, MaxQuoteAge: 2 * time.Minute, Clock: botClock{bt},
 	})
 	if err != nil {
 		return nil, err
@@ -220,12 +221,10 @@ func newBot(cfg Config, out io.Writer) (*bot, error) {
 	return bt, nil
 }
 
-func (bt *bot) clock() time.Time { return bt.now }
-
 // attach builds the tracker and the supervisor on the given stores.
 func (bt *bot) attach(orders order.Store, protections stoploss.Store, lock stoploss.Lock) error {
 	tracker, err := order.NewTracker(order.Config{Broker: bt.broker, Store: orders, Checker: bt.engine,
-		Account: account, Now: bt.clock})
+		Account: account, Clock: botClock{bt}})
 	if err != nil {
 		return err
 	}
@@ -258,17 +257,24 @@ func (bt *bot) totals() stoploss.Totals {
 	return bt.stopTotals.Add(bt.supervisor.Totals())
 }
 
-// botClock is the supervisor's view of the simulated clock. The bot drives
-// Sweep itself, so After (used only by Supervisor.Run) fires at once.
+// botClock is the simulated clock every part reads. The bot moves it step
+// by step and drives Sweep itself, so a timer (which nothing here waits on)
+// fires at once.
 type botClock struct{ bt *bot }
 
 func (c botClock) Now() time.Time { return c.bt.now }
 
-func (c botClock) After(d time.Duration) <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	ch <- c.bt.now.Add(d)
-	return ch
+func (c botClock) NewTimer(d time.Duration) clock.Timer {
+	fired := make(chan time.Time, 1)
+	fired <- c.bt.now.Add(d)
+	return firedTimer(fired)
 }
+
+// firedTimer is a timer that has already fired.
+type firedTimer <-chan time.Time
+
+func (t firedTimer) C() <-chan time.Time { return t }
+func (firedTimer) Stop() bool            { return false }
 
 // dailyPnL is the risk engine's P&L source: the symbol's P&L since the start
 // of the simulated UTC day, from the paper broker.

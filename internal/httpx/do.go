@@ -12,7 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
+	"github.com/arbiontrader/arbion/retry"
 	"github.com/cenkalti/backoff/v4"
 	"golang.org/x/time/rate"
 )
@@ -41,7 +44,7 @@ func (c *Client) run(ctx context.Context, req Request, start time.Time) (*Respon
 	if err != nil {
 		return nil, 0, err
 	}
-	bo := c.retry.backoff(c.clock)
+	bo := newBackoff(c.retry, c.clock)
 	spent := 0 // budget tokens this request's retries took
 	var prevResp *Response
 	var prevErr error // the failure of the last attempt sent, if any
@@ -52,7 +55,7 @@ func (c *Client) run(ctx context.Context, req Request, start time.Time) (*Respon
 		}
 		resp, err := c.attempt(ctx, req, u, hreq)
 		if err == nil {
-			c.retry.Budget.refund(max(spent, SuccessRefund))
+			c.retry.Budget.Refund(max(spent, retry.SuccessRefund))
 			resp.Attempts = attempt
 			return resp, attempt, nil
 		}
@@ -64,11 +67,11 @@ func (c *Client) run(ctx context.Context, req Request, start time.Time) (*Respon
 		if !ok {
 			return resp, attempt, err
 		}
-		cost := RetryCost
+		cost := retry.RetryCost
 		if errors.Is(err, errors.ErrTimeout) {
-			cost = TimeoutRetryCost
+			cost = retry.TimeoutRetryCost
 		}
-		if !c.retry.Budget.take(cost) {
+		if !c.retry.Budget.Take(cost) {
 			c.logger.LogAttrs(ctx, slog.LevelDebug, "httpx retry budget exhausted",
 				slog.String("broker", c.cfg.Broker), slog.String("op", req.Op))
 			return resp, attempt, err
@@ -78,7 +81,7 @@ func (c *Client) run(ctx context.Context, req Request, start time.Time) (*Respon
 			slog.String("broker", c.cfg.Broker), slog.String("op", req.Op),
 			slog.Int("attempt", attempt), slog.Duration("wait", wait),
 			slog.String("kind", string(errors.KindOf(err))))
-		if Sleep(ctx, c.clock, wait) != nil {
+		if clock.Sleep(ctx, c.clock, wait) != nil {
 			return resp, attempt, err
 		}
 	}
@@ -306,7 +309,7 @@ func (c *Client) report(ctx context.Context, req Request, resp *Response, attemp
 		c.logger.LogAttrs(ctx, slog.LevelDebug, "httpx request", attrs...)
 	}
 	if c.cfg.Observer != nil {
-		c.cfg.Observer(ctx, Observation{
+		c.cfg.Observer(ctx, broker.Observation{
 			Broker: c.cfg.Broker, Op: req.Op, Method: req.Method, Path: req.Path,
 			Bucket: req.Bucket, Status: status, Latency: latency, Attempts: attempts,
 			Kind: kind, Err: err,

@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/internal/httpx"
-	"github.com/arbiontrader/arbion/internal/httpx/fakeclock"
 )
 
 // epoch is a whole second, so that HTTP-dates (second precision) are exact.
@@ -41,7 +42,7 @@ func decodeTestError(status int, _ http.Header, body []byte) *errors.BrokerError
 // hits counts the requests a test server received and when, on the clock.
 type hits struct {
 	mu    sync.Mutex
-	clock httpx.Clock
+	clock clock.Clock
 	times []time.Time
 	reqs  []*http.Request
 	body  [][]byte
@@ -65,9 +66,9 @@ func (h *hits) count() int {
 }
 
 // newClient builds a Client on srv with an auto-advancing fake clock.
-func newClient(t testing.TB, srv *httptest.Server, mutate func(*httpx.Config)) (*httpx.Client, *fakeclock.Clock) {
+func newClient(t testing.TB, srv *httptest.Server, mutate func(*httpx.Config)) (*httpx.Client, *clocktest.Fake) {
 	t.Helper()
-	clock := fakeclock.NewAuto(epoch)
+	clock := clocktest.NewAuto(epoch)
 	cfg := httpx.Config{
 		Broker:      "testbroker",
 		BaseURL:     srv.URL + "/v1",
@@ -78,7 +79,7 @@ func newClient(t testing.TB, srv *httptest.Server, mutate func(*httpx.Config)) (
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	if fc, ok := cfg.Clock.(*fakeclock.Clock); ok {
+	if fc, ok := cfg.Clock.(*clocktest.Fake); ok {
 		clock = fc
 	}
 	c, err := httpx.New(cfg)

@@ -3,7 +3,7 @@
 // A [Client] wraps the host's *http.Client and, for each [Request]:
 //
 //  1. waits for the request's client-side rate-limit bucket (x/time/rate), on
-//     the injected [Clock], failing fast with errors.ErrRateLimited when the
+//     the injected clock.Clock, failing fast with errors.ErrRateLimited when the
 //     wait would outlast the context's deadline;
 //  2. builds the request afresh (body, headers, authorization via
 //     Config.Authorize) and sends it, tracing whether any byte of it was
@@ -15,7 +15,7 @@
 //     broker, operation, HTTP status, request id and Retry-After;
 //  4. retries, only when Request.Idempotent is set and the error is
 //     retryable, with exponential backoff and jitter (cenkalti/backoff/v4),
-//     honouring Retry-After and a shared [RetryBudget];
+//     honouring Retry-After and a shared retry.Budget;
 //  5. reports the request to Config.Observer and logs it at debug level.
 //
 // It never sends an Idempotency-Key header (Go's transport silently replays
@@ -35,7 +35,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
+	"github.com/arbiontrader/arbion/retry"
 	"golang.org/x/time/rate"
 )
 
@@ -68,8 +71,8 @@ type Config struct {
 	// part.
 	MaxBodyBytes int64
 	// Retry is the retry policy of idempotent requests. The zero value means
-	// the defaults documented on [RetryPolicy].
-	Retry RetryPolicy
+	// the defaults documented on retry.Policy.
+	Retry retry.Policy
 	// DecodeError decodes a non-2xx answer (body capped, possibly empty or
 	// HTML) into a broker error with at least Kind, and Code and Message
 	// when the body has them. It may return nil or leave Kind empty: the
@@ -93,13 +96,13 @@ type Config struct {
 	// password, oauth_*, ...). Matching ignores case.
 	SecretQueryParams []string
 	// Observer, if set, is called once per Do with what happened.
-	Observer func(ctx context.Context, o Observation)
+	Observer func(ctx context.Context, o broker.Observation)
 	// Logger receives one debug record per request (never a header, token
 	// or secret). Nil: silent.
 	Logger *slog.Logger
 	// Clock is the source of time for the limiter, backoff and Retry-After
-	// dates. Default [RealClock].
-	Clock Clock
+	// dates. Default clock.Real.
+	Clock clock.Clock
 }
 
 // Bucket is one client-side rate limit: a token bucket refilled at Rate
@@ -189,29 +192,15 @@ type Response struct {
 	idempotent bool
 }
 
-// Observation is what Config.Observer learns about one Do call.
-type Observation struct {
-	Broker   string
-	Op       string
-	Method   string
-	Path     string        // the request path, without query
-	Bucket   string        // the rate-limit bucket, "" if none
-	Status   int           // the last HTTP status received, 0 if none
-	Latency  time.Duration // from the call to Do to its return, waits included
-	Attempts int           // attempts made (0 if none was sent)
-	Kind     errors.Kind   // the error's kind; "" on success
-	Err      error         // the error Do returned; nil on success
-}
-
 // Client sends requests through the pipeline. It is safe for concurrent use.
 type Client struct {
 	cfg        Config
 	base       *url.URL
 	httpClient *http.Client
-	clock      Clock
+	clock      clock.Clock
 	logger     *slog.Logger
 	limiters   map[string]*rate.Limiter
-	retry      RetryPolicy
+	retry      retry.Policy
 	secretKeys map[string]bool
 
 	mu          sync.Mutex
@@ -238,7 +227,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	retry, err := cfg.Retry.withDefaults()
+	retry, err := cfg.Retry.WithDefaults()
 	if err != nil {
 		return nil, configErr(cfg.Broker, err.Error())
 	}
@@ -257,7 +246,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.httpClient = noRedirects(c.httpClient)
 	if c.clock == nil {
-		c.clock = RealClock()
+		c.clock = clock.Real()
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)

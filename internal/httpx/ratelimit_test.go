@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/internal/httpx"
-	"github.com/arbiontrader/arbion/internal/httpx/fakeclock"
 	"golang.org/x/time/rate"
 )
 
@@ -31,7 +31,7 @@ func maxInWindow(times []time.Time, window time.Duration) int {
 // returns the server's receive times on the fake clock.
 func sendOrders(t *testing.T, n int, bucket httpx.Bucket) []time.Time {
 	t.Helper()
-	clock := fakeclock.NewAuto(epoch)
+	clock := clocktest.NewAuto(epoch)
 	h := &hits{clock: clock}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.record(r, nil)
@@ -82,7 +82,7 @@ func TestRateLimitFailsFastPastDeadline(t *testing.T) {
 		io.WriteString(w, `{}`)
 	}))
 	defer srv.Close()
-	clock := fakeclock.New(epoch) // manual: a wait would block the test
+	clock := clocktest.New(epoch) // manual: a wait would block the test
 	c, _ := newClient(t, srv, func(cfg *httpx.Config) {
 		cfg.Clock = clock
 		cfg.Buckets = map[string]httpx.Bucket{"reads": {Rate: 1, Burst: 1}}
@@ -118,7 +118,7 @@ func TestRateLimitWaitHonoursContext(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	clock := fakeclock.New(epoch)
+	clock := clocktest.New(epoch)
 	c, _ := newClient(t, srv, func(cfg *httpx.Config) {
 		cfg.Clock = clock
 		cfg.Buckets = map[string]httpx.Bucket{"orders": httpx.RollingWindow(120, time.Minute)}

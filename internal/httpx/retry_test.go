@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/internal/httpx"
-	"github.com/arbiontrader/arbion/internal/httpx/fakeclock"
+	"github.com/arbiontrader/arbion/retry"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -90,7 +92,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := fakeclock.NewAuto(epoch)
+			clock := clocktest.NewAuto(epoch)
 			h := &hits{clock: clock}
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if h.record(r, nil) == 1 {
@@ -136,7 +138,7 @@ func TestRetryAfterBeyondMaxElapsedIsReturned(t *testing.T) {
 func TestRetryBudgetExhaustion(t *testing.T) {
 	h := &hits{}
 	srv := flakyServer(t, h, 1<<30, 503, nil) // always down
-	budget := httpx.NewRetryBudget(2 * httpx.RetryCost)
+	budget := retry.NewBudget(2 * retry.RetryCost)
 	c, _ := newClient(t, srv, func(cfg *httpx.Config) {
 		cfg.Retry.Budget = budget
 		cfg.Retry.MaxAttempts = 10
@@ -166,13 +168,13 @@ func TestRetryBudgetExhaustion(t *testing.T) {
 	}))
 	defer up.Close()
 	c, _ = newClient(t, up, func(cfg *httpx.Config) { cfg.Retry.Budget = budget })
-	for range httpx.RetryCost {
+	for range retry.RetryCost {
 		if _, err := c.Do(context.Background(), req); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := budget.Available(); got != httpx.RetryCost {
-		t.Errorf("budget after %d successes = %d, want %d", httpx.RetryCost, got, httpx.RetryCost)
+	if got := budget.Available(); got != retry.RetryCost {
+		t.Errorf("budget after %d successes = %d, want %d", retry.RetryCost, got, retry.RetryCost)
 	}
 }
 
@@ -184,8 +186,8 @@ func TestRetryStopsAtMaxAttempts(t *testing.T) {
 	if !errors.Is(err, errors.ErrBrokerUnavailable) {
 		t.Fatalf("err = %v", err)
 	}
-	if h.count() != httpx.DefaultMaxAttempts {
-		t.Errorf("server saw %d requests, want %d", h.count(), httpx.DefaultMaxAttempts)
+	if h.count() != retry.DefaultMaxAttempts {
+		t.Errorf("server saw %d requests, want %d", h.count(), retry.DefaultMaxAttempts)
 	}
 }
 
@@ -215,7 +217,7 @@ func TestRetryWaitEndsWithContext(t *testing.T) {
 type waitingClock struct{ waiting chan struct{} }
 
 func (waitingClock) Now() time.Time { return epoch }
-func (c waitingClock) NewTimer(time.Duration) httpx.Timer {
+func (c waitingClock) NewTimer(time.Duration) clock.Timer {
 	c.waiting <- struct{}{}
 	return blockedTimer{}
 }

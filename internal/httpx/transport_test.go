@@ -12,8 +12,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/internal/httpx"
+	"github.com/arbiontrader/arbion/retry"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -53,9 +55,9 @@ func TestTransportClassification(t *testing.T) {
 		{name: "write sent, answer lost", drop: true, method: "POST", wantKind: errors.ErrOutcomeUnknown,
 			wantAlso: errors.ErrNetwork, wantAttempts: 1},
 		{name: "read sent, answer lost, retried", drop: true, method: "GET", idempotent: true,
-			wantKind: errors.ErrNetwork, wantAttempts: httpx.DefaultMaxAttempts},
+			wantKind: errors.ErrNetwork, wantAttempts: retry.DefaultMaxAttempts},
 		{name: "idempotent cancel sent, answer lost", drop: true, method: "DELETE", idempotent: true,
-			wantKind: errors.ErrNetwork, wantAttempts: httpx.DefaultMaxAttempts},
+			wantKind: errors.ErrNetwork, wantAttempts: retry.DefaultMaxAttempts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,9 +207,9 @@ func TestObserverAndLastError(t *testing.T) {
 	}))
 	defer srv.Close()
 	var mu sync.Mutex
-	var obs []httpx.Observation
+	var obs []broker.Observation
 	c, _ := newClient(t, srv, func(cfg *httpx.Config) {
-		cfg.Observer = func(_ context.Context, o httpx.Observation) { mu.Lock(); obs = append(obs, o); mu.Unlock() }
+		cfg.Observer = func(_ context.Context, o broker.Observation) { mu.Lock(); obs = append(obs, o); mu.Unlock() }
 		cfg.Buckets = map[string]httpx.Bucket{"reads": {Rate: 100, Burst: 10}}
 	})
 	ctx := context.Background()
@@ -216,11 +218,11 @@ func TestObserverAndLastError(t *testing.T) {
 	}
 	c.Do(ctx, httpx.Request{Op: "get order", Path: "/ok", Query: map[string][]string{"token": {"s3cret"}}, Bucket: "reads", Idempotent: true})
 	_, badErr := c.Do(ctx, httpx.Request{Op: "get order", Path: "/bad", Idempotent: true})
-	want := []httpx.Observation{
+	want := []broker.Observation{
 		{Broker: "testbroker", Op: "get order", Method: "GET", Path: "/ok", Bucket: "reads", Status: 200, Attempts: 1},
 		{Broker: "testbroker", Op: "get order", Method: "GET", Path: "/bad", Status: 404, Attempts: 1, Kind: errors.ErrOrderNotFound, Err: badErr},
 	}
-	if diff := cmp.Diff(want, obs, cmpopts.IgnoreFields(httpx.Observation{}, "Latency"), cmpopts.EquateErrors()); diff != "" {
+	if diff := cmp.Diff(want, obs, cmpopts.IgnoreFields(broker.Observation{}, "Latency"), cmpopts.EquateErrors()); diff != "" {
 		t.Errorf("observations (-want +got):\n%s", diff)
 	}
 	if at, err := c.LastFailure(); err != badErr || !at.Equal(epoch) {

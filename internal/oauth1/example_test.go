@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/internal/oauth1"
 )
 
@@ -14,7 +15,7 @@ func ExampleSigner_Authorization() {
 		ConsumerKey:    "c5bb4dcb7bd6826c7c4340df3f791188",
 		ConsumerSecret: "7d30246211192cda43ede3abd9b393b9",
 		Nonce:          func() string { return "0bba225a40d1bbac2430aa0c6163ce44" },
-		Now:            func() time.Time { return time.Unix(1344885636, 0) },
+		Clock:          clocktest.New(time.Unix(1344885636, 0)),
 	}
 	u, _ := url.Parse("https://api.etrade.com/v1/accounts/list")
 	h, err := s.Authorization("GET", u, nil, oauth1.Credentials{

@@ -21,7 +21,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/arbiontrader/arbion/clock"
 )
 
 // SignatureMethod is the only method this package implements and E*TRADE
@@ -185,8 +186,8 @@ type Signer struct {
 	// Nonce returns a fresh oauth_nonce per request; nil draws 16 random
 	// bytes from crypto/rand, hex encoded (alphanumeric, as E*TRADE prefers).
 	Nonce func() string
-	// Now gives oauth_timestamp; nil is time.Now.
-	Now func() time.Time
+	// Clock gives oauth_timestamp; nil is clock.Real.
+	Clock clock.Clock
 	// Version, when true, sends and signs oauth_version="1.0" (optional in
 	// RFC 5849; E*TRADE's own example leaves it out).
 	Version bool
@@ -229,10 +230,7 @@ func (s *Signer) Authorization(method string, u *url.URL, form url.Values, c Cre
 // nonce and timestamp.
 func (s *Signer) oauthParams(c Credentials) []Param {
 	nonce := s.nonce()
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
+	now := clock.Or(s.Clock).Now
 	p := make([]Param, 0, 8)
 	p = append(p,
 		Param{"oauth_consumer_key", s.ConsumerKey},

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -25,7 +26,7 @@ func fixedSigner(key, secret, nonce string, ts int64, version bool) *Signer {
 	return &Signer{
 		ConsumerKey: key, ConsumerSecret: secret, Version: version,
 		Nonce: func() string { return nonce },
-		Now:   func() time.Time { return time.Unix(ts, 0) },
+		Clock: clocktest.New(time.Unix(ts, 0)),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/schwab/schwabtest"
 	"github.com/shopspring/decimal"
 )
@@ -14,7 +15,7 @@ import (
 // Example drives the emulator with plain net/http: place an order, fill it,
 // read it back in Schwab's own JSON.
 func Example() {
-	clock := schwabtest.NewFakeClock(time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC))
+	clock := clocktest.New(time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC))
 	emu := schwabtest.New(schwabtest.Config{Clock: clock})
 	defer emu.Close()
 	token := emu.IssueTokens().AccessToken

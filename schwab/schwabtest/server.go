@@ -12,7 +12,7 @@
 //
 // One server answers the OAuth (/v1/oauth), trader (/trader/v1) and market
 // data (/marketdata/v1) paths under its URL. Time comes from Config.Clock, so
-// token expiry and the rate window move when the test moves a [FakeClock].
+// token expiry and the rate window move when the test moves a clocktest.Fake.
 package schwabtest
 
 import (
@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/shopspring/decimal"
 )
 
@@ -47,10 +48,10 @@ type Account struct {
 // with 1,000,000 cash, the real clock, Schwab's published lifetimes and the
 // order limit of 120 per minute.
 type Config struct {
-	Clock        Clock  // default: the real clock
-	AppKey       string // client_id; default "test-app-key"
-	AppSecret    string // client secret; default "test-app-secret"
-	RedirectURI  string // the registered callback; default "https://127.0.0.1:8182/callback"
+	Clock        clock.Clock // default: clock.Real
+	AppKey       string      // client_id; default "test-app-key"
+	AppSecret    string      // client secret; default "test-app-secret"
+	RedirectURI  string      // the registered callback; default "https://127.0.0.1:8182/callback"
 	Accounts     []Account
 	AccessTTL    time.Duration // default 30 min
 	RefreshTTL   time.Duration // from the login, never extended; default 7 days
@@ -98,9 +99,7 @@ func (c *Config) withDefaults() {
 	if c.MaxResults <= 0 {
 		c.MaxResults = 3000
 	}
-	if c.Clock == nil {
-		c.Clock = realClock{}
-	}
+	c.Clock = clock.Or(c.Clock)
 	if c.AppKey == "" {
 		c.AppKey = "test-app-key"
 	}
@@ -146,7 +145,7 @@ func HashFor(accountNumber string) string {
 // Server is a running emulator. Its methods are safe for concurrent use.
 type Server struct {
 	cfg   Config
-	clock Clock
+	clock clock.Clock
 	srv   *httptest.Server
 	mux   *http.ServeMux
 
@@ -435,10 +434,12 @@ func (s *Server) preFault(r *http.Request, f *Fault) (response, bool) {
 		resp.header.Set("Content-Type", "text/plain")
 		return resp, true
 	case FaultLatency:
+		t := s.clock.NewTimer(f.Delay)
 		select {
-		case <-s.clock.After(f.Delay):
+		case <-t.C():
 		case <-s.closing:
 		}
+		t.Stop()
 	}
 	return response{}, false
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
 )
@@ -32,9 +33,9 @@ type client struct {
 	hash  string
 }
 
-func newTestServer(t *testing.T, cfg Config) (*Server, *FakeClock, *client) {
+func newTestServer(t *testing.T, cfg Config) (*Server, *clocktest.Fake, *client) {
 	t.Helper()
-	clock := NewFakeClock(start)
+	clock := clocktest.New(start)
 	cfg.Clock = clock
 	s := New(cfg)
 	t.Cleanup(s.Close)

@@ -141,7 +141,7 @@ func (ld *Leadership) check(ctx context.Context, tx *sql.Tx, account string) err
 	}
 	var token int64
 	err := tx.QueryRowContext(ctx, ld.lease.db.rebind(q),
-		ld.account, ld.holder, ld.token, ld.lease.stamp(ld.lease.now())).Scan(&token)
+		ld.account, ld.holder, ld.token, ld.lease.stamp(ld.lease.clock.Now())).Scan(&token)
 	if err == sql.ErrNoRows {
 		ld.lose("a fenced write found the lease expired or held by another replica")
 		return ld.Err()

@@ -40,7 +40,7 @@ const leaseTTL = 10 * time.Second
 
 func leaseOn(t *testing.T, db *sqlstore.DB, clock *manualClock, k *ticker) *sqlstore.Lease {
 	t.Helper()
-	return mustLease(t, db, sqlstore.LeaseConfig{TTL: leaseTTL, Now: clock.Now, After: k.After})
+	return mustLease(t, db, sqlstore.LeaseConfig{TTL: leaseTTL, Clock: leaseClock{clock, k}})
 }
 
 func lead(t *testing.T, l *sqlstore.Lease, account string) *sqlstore.Leadership {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/stoploss"
 )
@@ -22,15 +23,14 @@ import (
 // belongs to one connection of the pool, so it is silently lost when that
 // connection breaks and silently kept for as long as a hung process keeps the
 // connection open; a lease has an expiry and a fencing token, and works the
-// same on SQLite. Expiry is computed from the replicas' clocks (LeaseConfig.Now),
+// same on SQLite. Expiry is computed from the replicas' clocks (LeaseConfig.Clock),
 // so TTL must be far longer than their skew (seconds against milliseconds
 // under NTP).
 type Lease struct {
 	db    *DB
 	ttl   time.Duration
 	every time.Duration
-	now   func() time.Time
-	after func(time.Duration) <-chan time.Time
+	clock clock.Clock
 }
 
 // LeaseConfig tunes a [Lease].
@@ -39,11 +39,9 @@ type LeaseConfig struct {
 	TTL time.Duration
 	// RenewEvery is how often a held lease is renewed. Default TTL/3.
 	RenewEvery time.Duration
-	// Now is the clock expiries are computed with; default time.Now.
-	Now func() time.Time
-	// After is the timer the renewal waits on; default time.After. Tests
-	// inject a fake clock's.
-	After func(time.Duration) <-chan time.Time
+	// Clock computes expiries and times the renewals; nil means
+	// clock.Real. Tests inject a clocktest.Fake.
+	Clock clock.Clock
 }
 
 // Lease returns the database's lease for supervisors.
@@ -58,13 +56,7 @@ func (db *DB) Lease(cfg LeaseConfig) (*Lease, error) {
 		return nil, configError(fmt.Sprintf("lease TTL %v and renewal %v: renewal must be positive and shorter than the TTL",
 			cfg.TTL, cfg.RenewEvery))
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.After == nil {
-		cfg.After = time.After
-	}
-	return &Lease{db: db, ttl: cfg.TTL, every: cfg.RenewEvery, now: cfg.Now, after: cfg.After}, nil
+	return &Lease{db: db, ttl: cfg.TTL, every: cfg.RenewEvery, clock: clock.Or(cfg.Clock)}, nil
 }
 
 var _ stoploss.Lock = (*Lease)(nil)
@@ -108,7 +100,7 @@ func (l *Lease) Acquire(ctx context.Context, account string) (held context.Conte
 }
 
 func (l *Lease) acquire(ctx context.Context, name, holder string) (int64, bool, error) {
-	now := l.now()
+	now := l.clock.Now()
 	var token int64
 	err := l.db.sql.QueryRowContext(ctx, l.db.rebind(
 		"INSERT INTO arbion_leases (name, holder, token, expires_at) VALUES (?, ?, 1, ?) "+
@@ -144,17 +136,28 @@ func (l *Lease) expire(ctx context.Context, name, holder string, token int64) er
 // renewLoop extends the lease every RenewEvery until stop or ctx ends. It
 // returns when the lease is lost (another holder has it, or renewals kept
 // failing until the expiry passed), saying why; on stop it returns "".
+// wait waits one renewal period; stopped reports that the loop must end
+// instead, and why ("" on stop).
+func (l *Lease) wait(ctx context.Context, stop <-chan struct{}) (reason string, stopped bool) {
+	t := l.clock.NewTimer(l.every)
+	defer t.Stop()
+	select {
+	case <-stop:
+		return "", true
+	case <-ctx.Done():
+		return "the leader's context ended", true
+	case <-t.C():
+		return "", false
+	}
+}
+
 func (l *Lease) renewLoop(ctx context.Context, stop <-chan struct{}, name, holder string, token int64) string {
-	expires := l.now().Add(l.ttl)
+	expires := l.clock.Now().Add(l.ttl)
 	for {
-		select {
-		case <-stop:
-			return ""
-		case <-ctx.Done():
-			return "the leader's context ended"
-		case <-l.after(l.every):
+		if reason, stopped := l.wait(ctx, stop); stopped {
+			return reason
 		}
-		now := l.now()
+		now := l.clock.Now()
 		held, err := l.renew(ctx, name, holder, token)
 		switch {
 		case err == nil && held:
@@ -170,7 +173,7 @@ func (l *Lease) renewLoop(ctx context.Context, stop <-chan struct{}, name, holde
 }
 
 func (l *Lease) renew(ctx context.Context, name, holder string, token int64) (bool, error) {
-	now := l.now()
+	now := l.clock.Now()
 	if ctx.Err() != nil {
 		return true, ctx.Err()
 	}

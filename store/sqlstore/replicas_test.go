@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
 	"github.com/arbiontrader/arbion/stoploss"
@@ -31,7 +32,24 @@ func (c *manualClock) Now() time.Time {
 	return c.now
 }
 
-func (c *manualClock) After(time.Duration) <-chan time.Time { return nil }
+// NewTimer returns a timer that never fires: these tests renew leases by
+// hand (see ticker).
+func (c *manualClock) NewTimer(time.Duration) clock.Timer { return heldTimer{} }
+
+// heldTimer fires when its channel (nil: never) delivers.
+type heldTimer struct{ ch <-chan time.Time }
+
+func (t heldTimer) C() <-chan time.Time { return t.ch }
+func (heldTimer) Stop() bool            { return true }
+
+// leaseClock reads the time from a manualClock and takes its renewal
+// timers from a ticker the test fires.
+type leaseClock struct {
+	*manualClock
+	k *ticker
+}
+
+func (c leaseClock) NewTimer(time.Duration) clock.Timer { return heldTimer{c.k.After(0)} }
 
 func (c *manualClock) Advance(d time.Duration) {
 	c.mu.Lock()
@@ -83,11 +101,11 @@ type replica struct {
 
 func newReplica(t testing.TB, db *sqlstore.DB, b broker.Broker, clock *manualClock, mode stoploss.Mode) *replica {
 	t.Helper()
-	tracker, err := order.NewTracker(order.Config{Broker: b, Store: db.Orders(), Account: "acct", Now: clock.Now})
+	tracker, err := order.NewTracker(order.Config{Broker: b, Store: db.Orders(), Account: "acct", Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lease, err := db.Lease(sqlstore.LeaseConfig{TTL: 10 * time.Second, Now: clock.Now, After: clock.After})
+	lease, err := db.Lease(sqlstore.LeaseConfig{TTL: 10 * time.Second, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +123,7 @@ func newReplica(t testing.TB, db *sqlstore.DB, b broker.Broker, clock *manualClo
 
 func newPaper(t testing.TB, clock *manualClock) *paper.Broker {
 	t.Helper()
-	p, err := paper.New(paper.Config{Now: clock.Now, Cash: decimal.NewFromInt(1_000_000)})
+	p, err := paper.New(paper.Config{Clock: clock, Cash: decimal.NewFromInt(1_000_000)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,11 +8,12 @@ import (
 
 	"github.com/arbiontrader/arbion/auth"
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/coinbase"
 	"github.com/arbiontrader/arbion/coinbase/coinbasetest"
 	"github.com/arbiontrader/arbion/etrade"
 	"github.com/arbiontrader/arbion/etrade/etradetest"
-	"github.com/arbiontrader/arbion/internal/httpx/fakeclock"
 	"github.com/arbiontrader/arbion/schwab"
 	"github.com/arbiontrader/arbion/schwab/schwabtest"
 	"github.com/shopspring/decimal"
@@ -44,14 +45,14 @@ func snapshots(t *testing.T, b broker.Broker, ids []string) []broker.Order {
 // schwabRig: one emulated account; each process logs in anew.
 type schwabRig struct {
 	equity
-	clk *schwabtest.FakeClock
+	clk *clocktest.Fake
 	emu *schwabtest.Server
 }
 
 const schwabAccount = "12345678"
 
 func newSchwabRig(t *testing.T) rig {
-	clk := schwabtest.NewFakeClock(start)
+	clk := clocktest.New(start)
 	clk.SetAutoAdvance(true) // the adapter's rate limiters wait on it
 	emu := schwabtest.New(schwabtest.Config{Clock: clk,
 		Accounts: []schwabtest.Account{{Number: schwabAccount, Cash: decimal.NewFromInt(1_000_000)}}})
@@ -70,7 +71,7 @@ func (r *schwabRig) connect(t *testing.T) broker.Broker {
 	}
 	src, err := auth.NewSource(auth.SourceConfig{Broker: schwab.Name,
 		OAuth2: schwab.OAuth2Config(r.emu.AppKey(), r.emu.AppSecret(), r.emu.RedirectURI(), r.emu.URL()),
-		Store:  store, StoreKey: "schwab", HTTPClient: r.emu.Client(), Now: r.clk.Now,
+		Store:  store, StoreKey: "schwab", HTTPClient: r.emu.Client(), Clock: r.clk,
 		RefreshLifetime: schwab.RefreshLifetime})
 	if err != nil {
 		t.Fatal(err)
@@ -97,25 +98,21 @@ func (r *schwabRig) orders(t *testing.T) []broker.Order {
 	return snapshots(t, r.connect(t), ids)
 }
 
-func (r *schwabRig) now() time.Time          { return r.clk.Now() }
+func (r *schwabRig) clock() clock.Clock      { return r.clk }
 func (r *schwabRig) advance(d time.Duration) { r.clk.Advance(d) }
 
 func TestRestartMatrixSchwab(t *testing.T) { runMatrix(t, "schwab", newSchwabRig) }
 
 // coinbaseRig: one emulated portfolio and API key.
 type coinbaseRig struct {
-	clk *fakeclock.Clock
+	clk *clocktest.Fake
 	srv *coinbasetest.Server
 	key coinbasetest.TestKey
 }
 
-type emuClock struct{ *fakeclock.Clock }
-
-func (c emuClock) After(d time.Duration) <-chan time.Time { return c.NewTimer(d).C() }
-
 func newCoinbaseRig(t *testing.T) rig {
-	clk := fakeclock.NewAuto(start)
-	srv := coinbasetest.NewServer(coinbasetest.Config{Clock: emuClock{clk}})
+	clk := clocktest.NewAuto(start)
+	srv := coinbasetest.NewServer(coinbasetest.Config{Clock: clk})
 	t.Cleanup(srv.Close)
 	key, err := coinbasetest.NewES256Key("organizations/org-1/apiKeys/key-1")
 	if err != nil {
@@ -127,7 +124,7 @@ func newCoinbaseRig(t *testing.T) rig {
 
 func (r *coinbaseRig) connect(t *testing.T) broker.Broker {
 	b, err := coinbase.New(coinbase.Config{Credentials: coinbase.Credentials{KeyName: r.key.Name, PrivateKey: r.key.Secret},
-		BaseURL: r.srv.URL(), HTTPClient: r.srv.Client(), Now: r.clk.Now, Clock: r.clk})
+		BaseURL: r.srv.URL(), HTTPClient: r.srv.Client(), Clock: r.clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +145,7 @@ func (r *coinbaseRig) orders(t *testing.T) []broker.Order {
 	return snapshots(t, r.connect(t), ids)
 }
 
-func (r *coinbaseRig) now() time.Time          { return r.clk.Now() }
+func (r *coinbaseRig) clock() clock.Clock      { return r.clk }
 func (r *coinbaseRig) advance(d time.Duration) { r.clk.Advance(d) }
 func (r *coinbaseRig) instrument() broker.Instrument {
 	return broker.Instrument{Symbol: "BTC-USD", AssetClass: broker.Crypto}
@@ -162,14 +159,14 @@ func TestRestartMatrixCoinbase(t *testing.T) { runMatrix(t, "coinbase", newCoinb
 // token, as a restart within the trading day does.
 type etradeRig struct {
 	equity
-	clk *fakeclock.Clock
+	clk *clocktest.Fake
 	srv *etradetest.Server
 	tok auth.Token
 }
 
 func newEtradeRig(t *testing.T) rig {
-	clk := fakeclock.NewAuto(start)
-	srv, err := etradetest.New(etradetest.Config{Now: clk.Now})
+	clk := clocktest.NewAuto(start)
+	srv, err := etradetest.New(etradetest.Config{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +212,7 @@ func (r *etradeRig) orders(t *testing.T) []broker.Order {
 	return snapshots(t, r.connect(t), ids)
 }
 
-func (r *etradeRig) now() time.Time          { return r.clk.Now() }
+func (r *etradeRig) clock() clock.Clock      { return r.clk }
 func (r *etradeRig) advance(d time.Duration) { r.clk.Advance(d) }
 
 func TestRestartMatrixEtrade(t *testing.T) { runMatrix(t, "etrade", newEtradeRig) }

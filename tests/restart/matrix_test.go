@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/shopspring/decimal"
@@ -31,7 +32,7 @@ type rig interface {
 	// orders lists every order at the broker (for counting).
 	orders(t *testing.T) []broker.Order
 	// now is the clock the broker and the trackers share.
-	now() time.Time
+	clock() clock.Clock
 	advance(d time.Duration)
 	instrument() broker.Instrument
 	quantity() decimal.Decimal
@@ -119,7 +120,7 @@ func runCase(t *testing.T, r rig, f fault, twin bool, restarts int) counts {
 	var wrapped *faulty
 	start := func() *order.Tracker {
 		wrapped = &faulty{Broker: r.connect(t), store: &dying{MemoryStore: mem}}
-		tr, err := order.NewTracker(order.Config{Broker: wrapped, Store: wrapped.store, Now: r.now, Account: "acct"})
+		tr, err := order.NewTracker(order.Config{Broker: wrapped, Store: wrapped.store, Clock: r.clock(), Account: "acct"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,44 +1,27 @@
 package restart_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/paper"
 	"github.com/shopspring/decimal"
 )
-
-// clock is the fake clock every rig shares with its trackers.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 var start = time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
 
 // paperRig: paper is its own state, so a restart reuses the same broker.
 type paperRig struct {
-	clk *clock
+	clk *clocktest.Fake
 	b   *paper.Broker
 }
 
 func newPaperRig(t *testing.T) rig {
-	clk := &clock{t: start}
-	b, err := paper.New(paper.Config{Now: clk.Now})
+	clk := clocktest.New(start)
+	b, err := paper.New(paper.Config{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,8 +47,8 @@ func (r *paperRig) orders(t *testing.T) []broker.Order {
 	return all
 }
 
-func (r *paperRig) now() time.Time          { return r.clk.Now() }
-func (r *paperRig) advance(d time.Duration) { r.clk.advance(d) }
+func (r *paperRig) clock() clock.Clock      { return r.clk }
+func (r *paperRig) advance(d time.Duration) { r.clk.Advance(d) }
 func (r *paperRig) instrument() broker.Instrument {
 	return broker.Instrument{Symbol: "AAPL", AssetClass: broker.Equity}
 }

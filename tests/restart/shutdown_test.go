@@ -26,7 +26,7 @@ func TestShutdownDuringPlaceOrderAtTheEmulator(t *testing.T) {
 		return nil
 	})
 	store := order.NewMemoryStore()
-	tr, err := order.NewTracker(order.Config{Broker: r.connect(t), Store: store, Now: r.now, Account: "acct"})
+	tr, err := order.NewTracker(order.Config{Broker: r.connect(t), Store: store, Clock: r.clock(), Account: "acct"})
 	if err != nil {
 		t.Fatal(err)
 	}
