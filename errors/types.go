@@ -238,7 +238,9 @@ func writePrefix(b *strings.Builder, broker, op string) {
 
 func writeDetail(b *strings.Builder, k Kind, reason string, err error) {
 	parts := make([]string, 0, 3)
-	if k != "" {
+	// A cause of the same kind says the kind itself: saying it twice
+	// ("risk limit exceeded: ... risk limit exceeded") helps nobody.
+	if k != "" && (err == nil || KindOf(err) != k) {
 		parts = append(parts, string(k))
 	}
 	if reason != "" {
