@@ -8,7 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// statusOf maps an E*TRADE status to the normalized one (ORDER_STATES.md).
+// statusOf maps an E*TRADE status to the normalized one (docs/ORDER_STATES.md).
 // Working statuses are refined by the fills: nothing filled is new, some
 // filled is partially filled. known is false for a status the adapter does
 // not recognise (INVALID, option lifecycle events, anything new): it is

@@ -13,7 +13,7 @@ import (
 )
 
 func TestStatusMapping(t *testing.T) {
-	// Every status of the spec's §6.11, as ORDER_STATES.md maps it.
+	// Every status of the spec's §6.11, as docs/ORDER_STATES.md maps it.
 	tests := []struct {
 		raw          string
 		unfilled     broker.Status
