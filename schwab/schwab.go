@@ -312,12 +312,7 @@ func buckets(cfg Config) map[string]httpx.Bucket {
 	return out
 }
 
-func rollingMinute(n int) httpx.Bucket {
-	if n < 2 {
-		return httpx.Bucket{Rate: 1.0 / 60, Burst: 1}
-	}
-	return httpx.RollingWindow(n, time.Minute)
-}
+func rollingMinute(n int) httpx.Bucket { return httpx.RollingWindow(n, time.Minute) }
 
 func configErr(msg string) error {
 	return &errors.BrokerError{Broker: Name, Op: "configure", Message: "schwab: " + msg, Kind: errors.ErrConfiguration}

@@ -17,7 +17,6 @@ import (
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/retry"
 	"github.com/cenkalti/backoff/v4"
-	"golang.org/x/time/rate"
 )
 
 // Do sends req through the pipeline (see the package documentation) and
@@ -110,7 +109,7 @@ func (c *Client) retryWait(ctx context.Context, req Request, attempt int, err er
 }
 
 // prepare builds the URL and finds the bucket; errors are the caller's.
-func (c *Client) prepare(req Request) (*url.URL, *rate.Limiter, error) {
+func (c *Client) prepare(req Request) (*url.URL, limiter, error) {
 	if strings.ContainsAny(req.Path, "?#") {
 		return nil, nil, c.errorf(req, errors.ErrConfiguration, "httpx: path must not contain a query or fragment; use Request.Query")
 	}
@@ -131,21 +130,20 @@ func (c *Client) prepare(req Request) (*url.URL, *rate.Limiter, error) {
 // waitTurn takes a token from lim, waiting on the clock if needed. A wait
 // that would outlast ctx's deadline fails at once with ErrRateLimited, and
 // the reservation is given back.
-func (c *Client) waitTurn(ctx context.Context, req Request, lim *rate.Limiter) error {
+func (c *Client) waitTurn(ctx context.Context, req Request, lim limiter) error {
 	if lim == nil {
 		return nil
 	}
 	now := c.clock.Now()
-	r := lim.ReserveN(now, 1)
-	if !r.OK() {
+	delay, cancel, ok := lim.reserve(now)
+	if !ok {
 		return c.errorf(req, errors.ErrRateLimited, "client-side rate limit cannot ever admit the request")
 	}
-	delay := r.DelayFrom(now)
 	if delay <= 0 {
 		return nil
 	}
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay {
-		r.CancelAt(now)
+		cancel()
 		be := c.newError(req, errors.ErrRateLimited, "client-side rate limit: next slot is after the context deadline")
 		be.RetryAfter = delay
 		return be
@@ -156,14 +154,14 @@ func (c *Client) waitTurn(ctx context.Context, req Request, lim *rate.Limiter) e
 	case <-t.C():
 		return nil
 	case <-ctx.Done():
-		r.CancelAt(c.clock.Now())
+		cancel()
 		return c.ctxError(req, ctx.Err())
 	}
 }
 
 // beforeSend checks the context, waits for the rate limit and builds one
 // attempt's request; an error means nothing of this attempt was sent.
-func (c *Client) beforeSend(ctx context.Context, req Request, u *url.URL, lim *rate.Limiter) (*http.Request, error) {
+func (c *Client) beforeSend(ctx context.Context, req Request, u *url.URL, lim limiter) (*http.Request, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, c.ctxError(req, err)
 	}

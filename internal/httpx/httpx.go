@@ -105,34 +105,34 @@ type Config struct {
 	Clock clock.Clock
 }
 
-// Bucket is one client-side rate limit: a token bucket refilled at Rate
-// tokens per second holding at most Burst tokens. Each attempt of a request
-// (retries included) takes one token.
+// Bucket is one client-side rate limit: either a token bucket refilled at
+// Rate tokens per second holding at most Burst tokens, or a sliding
+// [Window] (see [RollingWindow]). Each attempt of a request (retries
+// included) takes one slot.
 type Bucket struct {
-	// Rate is the refill rate in requests per second; must be > 0.
+	// Rate is the refill rate in requests per second; must be > 0 for a
+	// token bucket.
 	Rate rate.Limit
-	// Burst is the bucket's capacity; must be >= 1.
+	// Burst is the bucket's capacity; must be >= 1 for a token bucket.
 	Burst int
 	// Shared, if set, is used instead of a limiter built from Rate and
 	// Burst, so that several Clients (one per account, say) can draw on one
 	// limit. Rate and Burst are then ignored.
 	Shared *rate.Limiter
+	// Window, if set, is the limit instead of a token bucket: at most N
+	// requests in any window. Share one *Window between Clients to give
+	// them one allowance.
+	Window *Window
 }
 
-// RollingWindow returns the bucket that guarantees at most n requests in
-// every window of the given length, however the requests are timed: burst 1
-// and a rate of (n-1)/window. With burst 1, k requests are spaced at least
-// window/(n-1) apart, so k requests span (k-1)·window/(n-1), which is at most
-// window only for k <= n. (A rate of n/window would let n+1 requests fit in
-// a closed window.) n must be at least 2.
+// RollingWindow returns the bucket of a broker's "at most n requests per
+// rolling window" allowance, used in full: the first n requests go at once,
+// and no window of the given length ever holds more than n.
 //
 // Schwab's "120 order requests per rolling minute" is RollingWindow(120,
-// time.Minute): one request every 60/119 s.
+// time.Minute).
 func RollingWindow(n int, window time.Duration) Bucket {
-	if n < 2 || window <= 0 {
-		return Bucket{} // invalid: rejected by New
-	}
-	return Bucket{Rate: rate.Limit(float64(n-1) / window.Seconds()), Burst: 1}
+	return Bucket{Window: NewWindow(n, window)}
 }
 
 // Request is one logical call to the broker; Do may send it several times
@@ -199,7 +199,7 @@ type Client struct {
 	httpClient *http.Client
 	clock      clock.Clock
 	logger     *slog.Logger
-	limiters   map[string]*rate.Limiter
+	limiters   map[string]limiter
 	retry      retry.Policy
 	secretKeys map[string]bool
 
@@ -237,7 +237,7 @@ func New(cfg Config) (*Client, error) {
 		httpClient: cfg.HTTPClient,
 		clock:      cfg.Clock,
 		logger:     cfg.Logger,
-		limiters:   make(map[string]*rate.Limiter, len(cfg.Buckets)),
+		limiters:   make(map[string]limiter, len(cfg.Buckets)),
 		retry:      retry,
 		secretKeys: secretParamSet(cfg.SecretQueryParams),
 	}
@@ -267,11 +267,7 @@ func (c *Client) Headroom() map[string]int {
 	now := c.clock.Now()
 	out := make(map[string]int, len(c.limiters))
 	for name, lim := range c.limiters {
-		n := int(lim.TokensAt(now))
-		if n < 0 {
-			n = 0
-		}
-		out[name] = n
+		out[name] = lim.headroom(now)
 	}
 	return out
 }
@@ -303,12 +299,17 @@ func configErr(broker, msg string) error {
 	return &errors.BrokerError{Broker: broker, Op: "configure", Message: msg, Kind: errors.ErrConfiguration}
 }
 
-func (b Bucket) limiter() (*rate.Limiter, error) {
-	if b.Shared != nil {
-		return b.Shared, nil
-	}
-	if b.Rate <= 0 || b.Burst < 1 {
+func (b Bucket) limiter() (limiter, error) {
+	switch {
+	case b.Window != nil:
+		if b.Window.n < 1 || b.Window.length <= 0 {
+			return nil, errors.New("a window needs n >= 1 and a positive length")
+		}
+		return b.Window, nil
+	case b.Shared != nil:
+		return tokens{b.Shared}, nil
+	case b.Rate <= 0 || b.Burst < 1:
 		return nil, errors.New("rate must be > 0 and burst >= 1")
 	}
-	return rate.NewLimiter(b.Rate, b.Burst), nil
+	return tokens{rate.NewLimiter(b.Rate, b.Burst)}, nil
 }

@@ -59,10 +59,52 @@ func TestRollingMinuteLimit(t *testing.T) {
 	if got := maxInWindow(times, time.Minute); got > 120 {
 		t.Errorf("%d orders in one rolling minute, want at most 120", got)
 	}
-	// Not slower than needed: 499 gaps of 60/119 s.
+	// The allowance is used in full: 120 at once, then 120 a minute, so
+	// 500 orders span four minutes, not 499 paced gaps (4m11s).
 	span := times[len(times)-1].Sub(times[0])
-	if want := 499 * time.Minute / 119; span > want+time.Second {
+	if want := 4 * time.Minute; span > want+time.Second {
 		t.Errorf("500 orders took %v, want about %v", span, want)
+	}
+	if burst := times[119].Sub(times[0]); burst != 0 {
+		t.Errorf("the first 120 orders of a fresh client took %v, want no wait", burst)
+	}
+}
+
+// TestWindowSharedAndGivenBack: two clients on one Window share its
+// allowance, a refused wait gives its slot back, and Headroom counts what
+// is left.
+func TestWindowSharedAndGivenBack(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	clock := clocktest.New(epoch)
+	shared := httpx.Bucket{Window: httpx.NewWindow(3, time.Minute)}
+	newC := func() *httpx.Client {
+		c, _ := newClient(t, srv, func(cfg *httpx.Config) {
+			cfg.Clock = clock
+			cfg.Buckets = map[string]httpx.Bucket{"reads": shared}
+		})
+		return c
+	}
+	a, b := newC(), newC()
+	req := httpx.Request{Op: "get quote", Path: "/q", Bucket: "reads", Idempotent: true}
+	for i, c := range []*httpx.Client{a, b, a} {
+		if _, err := c.Do(context.Background(), req); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if got := b.Headroom()["reads"]; got != 0 {
+		t.Errorf("headroom after 3 of 3 = %d, want 0", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond) // the next slot is a minute away
+	defer cancel()
+	if _, err := b.Do(ctx, req); !errors.Is(err, errors.ErrRateLimited) {
+		t.Fatalf("fourth request in the minute: %v, want ErrRateLimited", err)
+	}
+	clock.Advance(time.Minute + time.Nanosecond)
+	if got := a.Headroom()["reads"]; got != 3 {
+		t.Errorf("headroom a minute later = %d, want 3 (the refused slot given back)", got)
 	}
 }
 
@@ -121,7 +163,7 @@ func TestRateLimitWaitHonoursContext(t *testing.T) {
 	clock := clocktest.New(epoch)
 	c, _ := newClient(t, srv, func(cfg *httpx.Config) {
 		cfg.Clock = clock
-		cfg.Buckets = map[string]httpx.Bucket{"orders": httpx.RollingWindow(120, time.Minute)}
+		cfg.Buckets = map[string]httpx.Bucket{"orders": httpx.RollingWindow(1, time.Minute)}
 	})
 	req := httpx.Request{Op: "cancel order", Method: "DELETE", Path: "/o/1", Bucket: "orders", Idempotent: true}
 	if _, err := c.Do(context.Background(), req); err != nil {
