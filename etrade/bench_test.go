@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/arbiontrader/arbion/auth"
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/internal/oauth1"
 )
 
@@ -103,4 +106,54 @@ func (c *bareClient) previewPlace(req broker.OrderRequest) error {
 		Order: orderJSON, PreviewIDs: p.PreviewOrderResponse.PreviewIDs}})
 	_, err = c.post("/orders/place.json", body)
 	return err
+}
+
+// BenchmarkClaimAfterPlacements measures the bookkeeping of one placement
+// (claim, then mark placed) after n earlier placements in the process, all
+// still inside FindWindow: flat in n is the goal (it walked every intent
+// under the lock once 10,000 were held).
+func BenchmarkClaimAfterPlacements(b *testing.B) {
+	for _, n := range []int{100, 1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			clk := clocktest.New(t0bench)
+			br := &Broker{cfg: Config{FindWindow: 24 * time.Hour}, clock: clk, intents: map[string]*intent{}}
+			place := func(i int) {
+				in, _ := br.claim(strconv.Itoa(i), reqOrder{})
+				br.mu.Lock()
+				in.sentAt = clk.Now()
+				br.mu.Unlock()
+				br.setState(in, intentPlaced, int64(i))
+			}
+			for i := range n {
+				place(i)
+			}
+			i := n
+			b.ReportAllocs()
+			for b.Loop() {
+				place(i)
+				i++
+			}
+		})
+	}
+}
+
+var t0bench = time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
+
+// BenchmarkDecodeOrders decodes the documented list of three orders (one
+// open, one executed, one cancelled) in one pass, root-Error check
+// included; ns/order is the figure the goal is set on.
+func BenchmarkDecodeOrders(b *testing.B) {
+	body := fixture(b, "orders_list_open_executed_cancelled.json")
+	orders, _, err := decodeOrders(body)
+	if err != nil || len(orders) == 0 {
+		b.Fatalf("fixture: %d orders, %v", len(orders), err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, _, err := decodeOrders(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(orders)), "ns/order")
 }

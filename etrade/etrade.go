@@ -161,6 +161,7 @@ type Broker struct {
 	loaded    bool
 	renewMu   sync.Mutex // one renew at a time
 	intents   map[string]*intent
+	placed    []*intent            // placed intents in placement order, for pruning
 	previews  map[string]previewed // a caller's recent previews, by client order id
 	lastHTTP  time.Time
 	reachable bool

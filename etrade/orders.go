@@ -51,11 +51,12 @@ type orderRequestJSON struct {
 
 // intent is one client order id this adapter has sent (or is sending).
 type intent struct {
-	state    intentState
-	orderID  int64
-	sentAt   time.Time
-	order    reqOrder
-	warnings []string
+	clientOrderID string
+	state         intentState
+	orderID       int64
+	sentAt        time.Time
+	order         reqOrder
+	warnings      []string
 }
 
 type intentState int
@@ -226,26 +227,28 @@ func (b *Broker) claim(clientOrderID string, order reqOrder) (*intent, *intent) 
 	if in, ok := b.intents[clientOrderID]; ok {
 		return nil, in
 	}
-	if len(b.intents) >= maxIntents {
-		b.pruneIntents()
-	}
-	in := &intent{state: intentInFlight, order: order}
+	b.pruneIntents()
+	in := &intent{clientOrderID: clientOrderID, state: intentInFlight, order: order}
 	b.intents[clientOrderID] = in
 	return in, nil
 }
 
-// maxIntents bounds the memory of placed client order ids.
-const maxIntents = 10000
-
-// pruneIntents drops placed intents older than FindWindow; unresolved ones
-// are kept until resolved. Caller holds b.mu.
+// pruneIntents drops the placed intents sent before FindWindow, oldest
+// first from b.placed (in placement order), so each claim costs O(1)
+// amortised however many orders the process has placed; unresolved intents
+// are never in b.placed and stay until resolved. Caller holds b.mu.
 func (b *Broker) pruneIntents() {
 	cutoff := b.clock.Now().Add(-b.cfg.FindWindow)
-	for cid, in := range b.intents {
-		if in.state == intentPlaced && in.sentAt.Before(cutoff) {
-			delete(b.intents, cid)
+	n := 0
+	for n < len(b.placed) && b.placed[n].sentAt.Before(cutoff) {
+		in := b.placed[n]
+		if b.intents[in.clientOrderID] == in {
+			delete(b.intents, in.clientOrderID)
 		}
+		b.placed[n] = nil
+		n++
 	}
+	b.placed = b.placed[n:]
 }
 
 func (b *Broker) forget(clientOrderID string) {
@@ -257,6 +260,9 @@ func (b *Broker) forget(clientOrderID string) {
 func (b *Broker) setState(in *intent, state intentState, orderID int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if state == intentPlaced && in.state != intentPlaced {
+		b.placed = append(b.placed, in)
+	}
 	in.state = state
 	if orderID != 0 {
 		in.orderID = orderID

@@ -70,8 +70,20 @@ func (n *jint) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// rootError is embedded in every answer type: a 2xx whose root is Error
+// (spec §9.1) is still an error, and decoding it with the answer's fields
+// costs one pass over the body instead of two.
+type rootError struct {
+	Error json.RawMessage `json:"Error"`
+}
+
+func (r *rootError) rootErr() json.RawMessage { return r.Error }
+
+// answer is a response type embedding rootError.
+type answer interface{ rootErr() json.RawMessage }
+
 // decodeBody decodes a JSON body into v with numbers kept as text.
-func decodeBody(body []byte, v any) error {
+func decodeBody(body []byte, v answer) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
@@ -81,10 +93,7 @@ func decodeBody(body []byte, v any) error {
 		return malformed("trailing data after the JSON answer", nil)
 	}
 	// Defensive (spec §9.1): a 2xx whose root is Error is still an error.
-	var probe struct {
-		Error json.RawMessage `json:"Error"`
-	}
-	if json.Unmarshal(body, &probe) == nil && len(probe.Error) > 0 && string(probe.Error) != "null" {
+	if raw := v.rootErr(); len(raw) > 0 && string(raw) != "null" {
 		be := decodeError(http.StatusOK, http.Header{}, body)
 		if be.Kind == "" {
 			be.Kind = errors.ErrBrokerUnavailable
@@ -134,6 +143,7 @@ func isDigits(s string) bool {
 // --- accounts ---
 
 type accountListResponse struct {
+	rootError
 	AccountListResponse struct {
 		Accounts struct {
 			Account []wireAccount `json:"Account"`
@@ -162,6 +172,7 @@ func decodeAccountList(body []byte) ([]wireAccount, error) {
 }
 
 type balanceResponse struct {
+	rootError
 	BalanceResponse struct {
 		AccountID   string `json:"accountId"`
 		AccountType string `json:"accountType"`
@@ -199,6 +210,7 @@ func first(vs ...*jnum) decimal.Decimal {
 }
 
 type portfolioResponse struct {
+	rootError
 	PortfolioResponse struct {
 		AccountPortfolio []struct {
 			AccountID  string         `json:"accountId"`
@@ -256,6 +268,7 @@ func decodePortfolio(body []byte) ([]wirePosition, int64, error) {
 // --- quotes ---
 
 type quoteResponse struct {
+	rootError
 	QuoteResponse struct {
 		QuoteData []wireQuote `json:"QuoteData"`
 		Messages  messages    `json:"Messages"`
@@ -288,6 +301,7 @@ func decodeQuotes(body []byte) ([]wireQuote, []message, error) {
 // --- orders ---
 
 type ordersResponse struct {
+	rootError
 	OrdersResponse struct {
 		Marker string      `json:"marker"`
 		Next   string      `json:"next"`
@@ -348,6 +362,7 @@ func decodeOrders(body []byte) ([]wireOrder, string, error) {
 }
 
 type previewResponse struct {
+	rootError
 	PreviewOrderResponse struct {
 		OrderType       string `json:"orderType"`
 		TotalOrderValue jnum   `json:"totalOrderValue"`
@@ -399,6 +414,7 @@ func decodePreview(body []byte) (previewResult, error) {
 }
 
 type placeResponse struct {
+	rootError
 	PlaceOrderResponse struct {
 		OrderType  string `json:"orderType"`
 		PlacedTime jint   `json:"placedTime"`
@@ -435,6 +451,7 @@ func decodePlace(body []byte) (placeResult, error) {
 }
 
 type cancelResponse struct {
+	rootError
 	CancelOrderResponse struct {
 		AccountID  string   `json:"accountId"`
 		OrderID    jint     `json:"orderId"`

@@ -206,6 +206,7 @@ func TestBuildOrderMatchesDocsSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sample struct {
+		rootError
 		PreviewOrderRequest struct {
 			Order []reqOrder `json:"Order"`
 		} `json:"PreviewOrderRequest"`
