@@ -82,15 +82,11 @@ func (r *rootError) rootErr() json.RawMessage { return r.Error }
 // answer is a response type embedding rootError.
 type answer interface{ rootErr() json.RawMessage }
 
-// decodeBody decodes a JSON body into v with numbers kept as text.
+// decodeBody decodes a JSON body into v (numbers are decoded by jint and
+// jnum from their text; json.Unmarshal refuses trailing data).
 func decodeBody(body []byte, v answer) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(body, v); err != nil {
 		return malformed("cannot decode answer", err)
-	}
-	if dec.More() {
-		return malformed("trailing data after the JSON answer", nil)
 	}
 	// Defensive (spec §9.1): a 2xx whose root is Error is still an error.
 	if raw := v.rootErr(); len(raw) > 0 && string(raw) != "null" {
