@@ -324,3 +324,16 @@ func TestErrorRootInA200(t *testing.T) {
 		t.Errorf("200 with an Error root: %v, want the decoded error", err)
 	}
 }
+
+// TestDecodeBodyRefusesTrailingData: a second value after the answer is a
+// malformed answer, not silently ignored.
+func TestDecodeBodyRefusesTrailingData(t *testing.T) {
+	for _, body := range []string{`{"OrdersResponse":{}} {}`, `{"OrdersResponse":{}}x`, `{"OrdersResponse":`} {
+		if _, _, err := decodeOrders([]byte(body)); !errors.Is(err, errors.ErrMalformedResponse) {
+			t.Errorf("%q: %v, want ErrMalformedResponse", body, err)
+		}
+	}
+	if _, _, err := decodeOrders([]byte(`{"Error":{"code":100,"message":"x"}}`)); err == nil {
+		t.Error("a 2xx whose root is Error decoded as an answer")
+	}
+}
