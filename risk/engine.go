@@ -413,9 +413,10 @@ func (e *Engine) check(i int, r Rule, in *Intent) error {
 }
 
 func haltedError(req broker.OrderRequest, reason string) *errors.RiskError {
+	// No Actual: formatting the order's size costs more than the whole
+	// refusal may (the order's own error names it).
 	return &errors.RiskError{Rule: "trading halted", Symbol: req.Instrument.Symbol,
-		Limit: "no new orders", Actual: req.Side.String() + " " + req.Quantity.String(),
-		Reason: reason, Kind: errors.ErrTradingHalted}
+		Limit: "no new orders", Reason: reason, Kind: errors.ErrTradingHalted}
 }
 
 // reduceOnly refuses an order that does not shrink an existing position, or

@@ -17,7 +17,7 @@ type gathered struct {
 	gen       uint64 // the engine's sentSeq when the gather started
 	positions []broker.Position
 	open      []broker.Order // working orders, when Config.OpenOrders is set
-	quotes    []broker.Quote // only quotes checked present and fresh
+	quotes    map[string]broker.Quote // by symbol key: only quotes checked present and fresh
 	account   broker.Account
 	pnl       PnL
 }
@@ -76,21 +76,23 @@ func (e *Engine) gather(ctx context.Context, req broker.OrderRequest, now time.T
 // quotes fetches quotes for symbols and keeps the ones present, priced and
 // no older than the engine's MaxQuoteAge when they arrive (a slow answer is
 // not held against the quote); each other symbol is an error.
-func (e *Engine) quotes(ctx context.Context, symbols []string) ([]broker.Quote, []error) {
+func (e *Engine) quotes(ctx context.Context, symbols []string) (map[string]broker.Quote, []error) {
 	all, err := e.market.Quotes(ctx, symbols...)
 	if err != nil {
 		return nil, []error{dataError("quote", strings.Join(symbols, ","), "quote lookup failed", err)}
 	}
 	now := e.now()
 	var errs []error
-	good := make([]broker.Quote, 0, len(symbols))
+	good := indexQuotes(all) // the bad ones are taken out below
 	for _, s := range symbols {
-		q, ok := findQuote(all, s)
+		k := symbolKey(s)
+		q, ok := good[k]
 		if !ok {
 			errs = append(errs, dataError("quote", s, "no quote", nil))
 			continue
 		}
 		if _, priced := markPrice(q); !priced {
+			delete(good, k)
 			errs = append(errs, dataError("quote", s, "quote has no bid, ask or last price", nil))
 			continue
 		}
@@ -98,23 +100,24 @@ func (e *Engine) quotes(ctx context.Context, symbols []string) ([]broker.Quote, 
 		if age := now.Sub(q.Time); age > e.maxQuoteAge || -age > e.maxQuoteAge {
 			stale := dataError("quote", s, "quote is stale (taken "+q.Time.Format(time.RFC3339Nano)+")", nil)
 			stale.Limit, stale.Actual = e.maxQuoteAge.String(), age.String()
+			delete(good, k)
 			errs = append(errs, stale)
-			continue
 		}
-		good = append(good, q)
 	}
 	return good, errs
 }
 
 // markSymbols adds to symbols every held or reserved symbol, once each.
 func markSymbols(symbols []string, positions []broker.Position, open []broker.Order, pending []string) []string {
+	seen := make(map[string]bool, len(symbols)+len(positions)+len(open)+len(pending))
+	for _, s := range symbols {
+		seen[symbolKey(s)] = true
+	}
 	add := func(s string) {
-		for _, have := range symbols {
-			if strings.EqualFold(have, s) {
-				return
-			}
+		if k := symbolKey(s); !seen[k] {
+			seen[k] = true
+			symbols = append(symbols, s)
 		}
-		symbols = append(symbols, s)
 	}
 	for _, p := range positions {
 		if !p.Quantity.IsZero() {
@@ -130,13 +133,21 @@ func markSymbols(symbols []string, positions []broker.Position, open []broker.Or
 	return symbols
 }
 
-func findQuote(quotes []broker.Quote, symbol string) (broker.Quote, bool) {
+// symbolKey is a symbol as the engine compares them: case does not matter.
+// Symbols are ASCII, and ToUpper returns an upper-case one unchanged,
+// without allocating.
+func symbolKey(s string) string { return strings.ToUpper(s) }
+
+// indexQuotes maps quotes by symbol key; the first quote of a symbol wins.
+func indexQuotes(quotes []broker.Quote) map[string]broker.Quote {
+	m := make(map[string]broker.Quote, len(quotes))
 	for _, q := range quotes {
-		if strings.EqualFold(q.Symbol, symbol) {
-			return q, true
+		k := symbolKey(q.Symbol)
+		if _, dup := m[k]; !dup {
+			m[k] = q
 		}
 	}
-	return broker.Quote{}, false
+	return m
 }
 
 func dataError(what, symbol, reason string, cause error) *errors.RiskError {
@@ -151,14 +162,21 @@ func (e *Engine) intentLocked(req broker.OrderRequest, now time.Time, g gathered
 	symbol := req.Instrument.Symbol
 	in := Intent{Request: req, Time: now, DayStart: day, Account: g.account, PnL: g.pnl,
 		Position: Holding{Symbol: symbol}}
-	if q, ok := findQuote(g.quotes, symbol); ok {
+	quotes := g.quotes
+	if q, ok := quotes[symbolKey(symbol)]; ok {
 		in.Quote = q
 		in.Position.Mark, _ = markPrice(q)
 	}
+	in.Others = make([]Holding, 0, len(g.positions)+len(g.open)+len(e.pending))
+	in.others = make(map[string]int, cap(in.Others))
 	for _, p := range g.positions {
 		if !p.Quantity.IsZero() {
 			h := in.holding(p.Instrument.Symbol)
-			h.Quantity = h.Quantity.Add(p.Quantity)
+			if h.Quantity.IsZero() {
+				h.Quantity = p.Quantity // the usual case: one position per symbol, no sum to make
+			} else {
+				h.Quantity = h.Quantity.Add(p.Quantity)
+			}
 		}
 	}
 	for _, r := range e.pending {
@@ -172,8 +190,9 @@ func (e *Engine) intentLocked(req broker.OrderRequest, now time.Time, g gathered
 			in.addPending(r.symbol, r.buy, r.qty, r.price)
 		}
 	}
+	reserved := e.reservedIDsLocked(g.gen, len(g.open))
 	for _, o := range g.open {
-		if o.Status.Terminal() || e.reservedLocked(o.ClientOrderID, g.gen) {
+		if o.Status.Terminal() || (o.ClientOrderID != "" && reserved[o.ClientOrderID]) {
 			continue // a reservation already counts it
 		}
 		price := o.LimitPrice
@@ -184,7 +203,7 @@ func (e *Engine) intentLocked(req broker.OrderRequest, now time.Time, g gathered
 	}
 	if g.needs&NeedMarks != 0 {
 		for i := range in.Others {
-			if q, ok := findQuote(g.quotes, in.Others[i].Symbol); ok {
+			if q, ok := quotes[symbolKey(in.Others[i].Symbol)]; ok {
 				in.Others[i].Mark, _ = markPrice(q)
 			}
 		}
@@ -194,23 +213,25 @@ func (e *Engine) intentLocked(req broker.OrderRequest, now time.Time, g gathered
 	return in
 }
 
-// reservedLocked reports whether an order counted as reserved for a gather
-// started at gen carries clientOrderID.
-func (e *Engine) reservedLocked(clientOrderID string, gen uint64) bool {
-	if clientOrderID == "" {
-		return false
+// reservedIDsLocked returns the client order ids that count as reserved
+// for a gather started at gen (nil when there are no open orders to match
+// against them).
+func (e *Engine) reservedIDsLocked(gen uint64, open int) map[string]bool {
+	if open == 0 {
+		return nil
 	}
+	ids := make(map[string]bool, len(e.pending)+len(e.recent))
 	for _, r := range e.pending {
-		if r.clientOrderID == clientOrderID {
-			return true
+		if r.clientOrderID != "" {
+			ids[r.clientOrderID] = true
 		}
 	}
 	for _, r := range e.recent {
-		if r.sentSeq > gen && r.clientOrderID == clientOrderID {
-			return true
+		if r.sentSeq > gen && r.clientOrderID != "" {
+			ids[r.clientOrderID] = true
 		}
 	}
-	return false
+	return ids
 }
 
 // addPending adds an order that may still fill to its symbol's holding.
@@ -236,11 +257,14 @@ func (in *Intent) holding(symbol string) *Holding {
 	if strings.EqualFold(symbol, in.Position.Symbol) {
 		return &in.Position
 	}
-	for i := range in.Others {
-		if strings.EqualFold(symbol, in.Others[i].Symbol) {
-			return &in.Others[i]
-		}
+	k := symbolKey(symbol)
+	if i, ok := in.others[k]; ok {
+		return &in.Others[i]
 	}
+	if in.others == nil {
+		in.others = make(map[string]int)
+	}
+	in.others[k] = len(in.Others)
 	in.Others = append(in.Others, Holding{Symbol: symbol})
 	return &in.Others[len(in.Others)-1]
 }

@@ -120,6 +120,8 @@ type Intent struct {
 	// Others are the other symbols with a position, a reservation or a
 	// working order.
 	Others []Holding
+	// others indexes Others by symbol key while the intent is built.
+	others map[string]int
 	PnL    PnL // zero unless a rule needs it
 	// OrdersToday counts the orders sent or reserved in this trading day,
 	// this one excluded.
