@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -146,6 +147,7 @@ func HashFor(accountNumber string) string {
 type Server struct {
 	cfg   Config
 	clock clock.Clock
+	gzips sync.Pool // *gzip.Writer, reused across answers
 	srv   *httptest.Server
 	mux   *http.ServeMux
 
@@ -182,6 +184,7 @@ func newServer(cfg Config) *Server {
 	s := &Server{
 		cfg:        cfg,
 		clock:      cfg.Clock,
+		gzips:      sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) }},
 		mux:        http.NewServeMux(),
 		closing:    make(chan struct{}),
 		idle:       make(chan struct{}),
@@ -498,9 +501,11 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, resp response) {
 	body := resp.body
 	if len(body) > 0 && (s.cfg.GzipUnasked || strings.Contains(r.Header.Get("Accept-Encoding"), "gzip")) {
 		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
+		zw := s.gzips.Get().(*gzip.Writer) // a fresh writer allocates ~800 KB
+		zw.Reset(&buf)
 		_, _ = zw.Write(body)
 		_ = zw.Close()
+		s.gzips.Put(zw)
 		body = buf.Bytes()
 		h.Set("Content-Encoding", "gzip")
 	}
