@@ -14,41 +14,73 @@ import (
 	"github.com/arbiontrader/arbion/auth"
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/clock/clocktest"
+	"github.com/arbiontrader/arbion/internal/floor"
 	"github.com/arbiontrader/arbion/internal/oauth1"
 )
 
-// BenchmarkPreviewPlace compares a preview + place round trip through the
-// adapter with bare net/http requests carrying the same bodies (signed the
-// same way, since the emulator verifies every signature) to the same
-// emulator. The ratio adapter/bare is the adapter's overhead: pipeline,
-// limiter (set high), mapping, intent bookkeeping.
-func BenchmarkPreviewPlace(b *testing.B) {
-	b.Run("adapter", func(b *testing.B) {
-		// Client-side limits far above the loop's rate, so that the
-		// figure measures the pipeline, not the limiter's waits.
-		e := newEnv(b, envOptions{tune: func(c *Config) { c.OrdersPerSecond = 1e9 }})
-		ctx := context.Background()
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := e.b.PlaceOrder(ctx, limitBuy("AAPL", "100.00")); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("bare", func(b *testing.B) {
-		e := newEnv(b, envOptions{})
-		tok, err := e.store.Load(context.Background(), "etrade/"+e.srv.AccountIDKey())
+// BenchmarkFloor measures the adapter against its floor in one loop,
+// interleaved: place is the adapter's preview + place against two bare
+// POSTs of the same bodies, get is GetOrder against the same requests
+// replayed; every bare request carries its own OAuth 1.0a signature, as the
+// emulator verifies each one.
+//
+//	go test -run '^$' -bench Floor ./etrade/
+func BenchmarkFloor(b *testing.B) {
+	ctx := context.Background()
+	setup := func(b *testing.B) (*env, *floor.Recorder, *bareClient) {
+		rec := &floor.Recorder{}
+		// Client-side limits far above the loop's rate, so that the figure
+		// measures the pipeline, not the limiter's waits.
+		e := newEnv(b, envOptions{tune: func(c *Config) {
+			c.OrdersPerSecond, c.AccountsPerSecond = 1e9, 1e9
+			rec.Base = c.HTTPClient.Transport
+			c.HTTPClient = &http.Client{Transport: rec}
+		}})
+		tok, err := e.store.Load(ctx, "etrade/"+e.srv.AccountIDKey())
 		if err != nil {
 			b.Fatal(err)
 		}
 		bare := &bareClient{http: e.srv.Client(), base: e.srv.URL() + "/v1/accounts/" + e.srv.AccountIDKey(),
 			signer: &oauth1.Signer{ConsumerKey: e.srv.ConsumerKey(), ConsumerSecret: e.srv.ConsumerSecret()}, tok: tok}
-		b.ReportAllocs()
-		for b.Loop() {
+		return e, rec, bare
+	}
+	b.Run("place", func(b *testing.B) {
+		e, _, bare := setup(b)
+		floor.Interleave(b, func() {
+			if _, err := e.b.PlaceOrder(ctx, limitBuy("AAPL", "100.00")); err != nil {
+				b.Fatal(err)
+			}
+		}, func() {
 			if err := bare.previewPlace(limitBuy("AAPL", "100.00")); err != nil {
 				b.Fatal(err)
 			}
+		})
+	})
+	b.Run("get", func(b *testing.B) {
+		e, rec, bare := setup(b)
+		ack, err := e.b.PlaceOrder(ctx, limitBuy("AAPL", "100.00"))
+		if err != nil {
+			b.Fatal(err)
 		}
+		sent := rec.Record(func() {
+			if _, err := e.b.GetOrder(ctx, ack.OrderID); err != nil {
+				b.Fatal(err)
+			}
+		})
+		creds := oauth1.Credentials{Token: bare.tok.AccessToken, TokenSecret: bare.tok.Secret}
+		floor.Interleave(b, func() {
+			if _, err := e.b.GetOrder(ctx, ack.OrderID); err != nil {
+				b.Fatal(err)
+			}
+		}, func() {
+			floor.Replay(b, bare.http, sent, func(req *http.Request) {
+				h, err := bare.signer.Authorization(req.Method, req.URL, nil, creds)
+				if err != nil {
+					b.Fatal(err)
+				}
+				req.Header.Set("Authorization", h)
+			})
+		})
 	})
 }
 
