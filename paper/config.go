@@ -42,6 +42,10 @@ type Config struct {
 	FeeBps decimal.Decimal
 	// MinFee is the least fee charged per fill (when FeeBps gives less).
 	MinFee decimal.Decimal
+	// FeePerOrder is a fixed fee charged once per order, on its first fill.
+	FeePerOrder decimal.Decimal
+	// Bars configures the fill model of bar replay (ApplyBar).
+	Bars BarFill
 	// QuoteBatchSize is reported in Capabilities; default 100.
 	QuoteBatchSize int
 	// CancelLatency is how many price updates of the order's symbol pass
@@ -135,8 +139,8 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("Cash %s is negative", c.Cash)
 	case c.MaxFillPerUpdate.IsNegative():
 		return bad("MaxFillPerUpdate %s is negative", c.MaxFillPerUpdate)
-	case c.FeeBps.IsNegative() || c.MinFee.IsNegative():
-		return bad("FeeBps %s and MinFee %s may not be negative", c.FeeBps, c.MinFee)
+	case c.FeeBps.IsNegative() || c.MinFee.IsNegative() || c.FeePerOrder.IsNegative():
+		return bad("FeeBps %s, MinFee %s and FeePerOrder %s may not be negative", c.FeeBps, c.MinFee, c.FeePerOrder)
 	case c.QuoteBatchSize < 0:
 		return bad("QuoteBatchSize %d is negative", c.QuoteBatchSize)
 	case c.CancelLatency < 0:
@@ -146,6 +150,9 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("fault rates must be within [0, 1], got %v and %v", c.Faults.ErrorRate, c.Faults.LostAnswerRate)
 	case c.Faults.Latency < 0:
 		return bad("Faults.Latency %s is negative", c.Faults.Latency)
+	}
+	if err := c.Bars.validate(); err != nil {
+		return bad("%v", err)
 	}
 	for _, in := range c.Instruments {
 		if in.Symbol == "" || !in.AssetClass.Valid() {

@@ -117,7 +117,7 @@ func (b *Broker) admit(op Op, req broker.OrderRequest, replacing *order) error {
 	if replacing != nil {
 		power = power.Add(replacing.commitment())
 	}
-	if need := notional.Add(b.fee(notional)); need.GreaterThan(power) {
+	if need := notional.Add(b.fee(notional)).Add(b.cfg.FeePerOrder); need.GreaterThan(power) {
 		return b.fail(op, errors.ErrInsufficientFunds,
 			fmt.Sprintf("order needs %s, buying power is %s", need, power))
 	}
@@ -208,6 +208,9 @@ func (b *Broker) newOrder(req broker.OrderRequest, now time.Time) *order {
 // its time in force: IOC cancels what did not fill, FOK fills in full or
 // not at all.
 func (b *Broker) matchAtPlacement(o *order, now time.Time) {
+	if b.barDriven(o.snap.Instrument.Symbol) {
+		return // it meets the next bar (ApplyBar), time in force included
+	}
 	last, priced := b.prices[o.snap.Instrument.Symbol]
 	tif := o.snap.TimeInForce
 	if tif == broker.FOK {
@@ -285,6 +288,9 @@ func (b *Broker) fill(o *order, qty, p decimal.Decimal, now time.Time) {
 	b.execSeq++
 	notional := qty.Mul(p)
 	fee := b.fee(notional)
+	if len(o.snap.Fills) == 0 {
+		fee = fee.Add(b.cfg.FeePerOrder)
+	}
 	o.snap.Fills = append(o.snap.Fills, broker.Fill{
 		ExecID: fmt.Sprintf("E%09d", b.execSeq), Quantity: qty, Price: p, Fee: fee, Time: now,
 	})

@@ -60,6 +60,7 @@ type Broker struct {
 	cash      decimal.Decimal
 	committed decimal.Decimal // cash reserved by working buy orders
 	positions map[string]*position
+	bars      map[string][]broker.Bar // replayed bars by symbol, oldest first (bars.go)
 
 	lastError   error
 	lastErrorAt time.Time
@@ -77,6 +78,7 @@ var (
 	_ broker.OrderLister    = (*Broker)(nil)
 	_ broker.Previewer      = (*Broker)(nil)
 	_ broker.HealthReporter = (*Broker)(nil)
+	_ broker.BarSource      = (*Broker)(nil)
 )
 
 // New returns a paper broker configured by cfg. An invalid cfg returns an
@@ -96,6 +98,7 @@ func New(cfg Config) (*Broker, error) {
 		bySymbol:   make(map[string]*queue),
 		cash:       cfg.Cash,
 		positions:  make(map[string]*position),
+		bars:       make(map[string][]broker.Bar),
 	}
 	for _, in := range cfg.Instruments {
 		b.classes[in.Symbol] = in.AssetClass
@@ -115,6 +118,7 @@ func (b *Broker) Capabilities() broker.Capabilities {
 		ClientOrderID:  broker.ClientOrderIDRule{MaxLen: broker.LongestClientOrderIDLen},
 		QuoteBatchSize: b.cfg.QuoteBatchSize,
 		AssetClasses:   []broker.AssetClass{broker.Equity, broker.Option, broker.Crypto},
+		BarIntervals:   b.barIntervals(),
 	}
 }
 
@@ -232,7 +236,7 @@ func (b *Broker) PreviewOrder(ctx context.Context, req broker.OrderRequest) (bro
 			px = b.prices[req.Instrument.Symbol].value
 		}
 		notional := req.Quantity.Mul(px)
-		p.Fees = b.fee(notional)
+		p.Fees = b.fee(notional).Add(b.cfg.FeePerOrder)
 		if req.Side.IsBuy() {
 			p.Total = notional.Add(p.Fees)
 		} else {
