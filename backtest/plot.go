@@ -1,0 +1,91 @@
+package backtest
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// Picture sizes of WritePNG.
+const (
+	PNGWidth  = 12 * vg.Inch
+	PNGHeight = 7 * vg.Inch
+)
+
+// WritePNG draws the report as a PNG picture: the equity curve with
+// buy-and-hold above, the drawdown (percent below the peak) beneath, on one
+// time axis. Figures become float64 here for drawing only; the report's
+// money stays decimal.
+func (rep Report) WritePNG(w io.Writer) error {
+	if len(rep.Equity) == 0 {
+		return fmt.Errorf("backtest: nothing to draw: the report has no equity curve")
+	}
+	equity := make(plotter.XYs, 0, len(rep.Equity)+1)
+	hold := make(plotter.XYs, 0, len(rep.Equity)+1)
+	dd := make(plotter.XYs, 0, len(rep.Equity)+1)
+	t0 := float64(rep.Start.Unix())
+	start := rep.StartCash.InexactFloat64()
+	equity = append(equity, plotter.XY{X: t0, Y: start})
+	hold = append(hold, plotter.XY{X: t0, Y: start})
+	dd = append(dd, plotter.XY{X: t0, Y: 0})
+	for _, p := range rep.Equity {
+		x := float64(p.Time.Unix())
+		equity = append(equity, plotter.XY{X: x, Y: p.Equity.InexactFloat64()})
+		hold = append(hold, plotter.XY{X: x, Y: p.BuyHold.InexactFloat64()})
+		dd = append(dd, plotter.XY{X: x, Y: -p.Drawdown.Shift(2).InexactFloat64()})
+	}
+	ticks := plot.TimeTicks{Format: "2006-01-02"}
+
+	top := plot.New()
+	top.Title.Text = fmt.Sprintf("%s %s: equity (total return %s, max drawdown %s, Sharpe %s)",
+		rep.Symbol, rep.Interval, pct(rep.TotalReturn), pct(rep.MaxDrawdown.Fraction), rep.Sharpe.StringFixed(2))
+	top.Y.Label.Text = "equity"
+	top.X.Tick.Marker = ticks
+	top.Add(plotter.NewGrid())
+	strat, err := plotter.NewLine(equity)
+	if err != nil {
+		return err
+	}
+	strat.Color = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
+	strat.Width = vg.Points(1.5)
+	bh, err := plotter.NewLine(hold)
+	if err != nil {
+		return err
+	}
+	bh.Color = color.RGBA{R: 0x99, G: 0x99, B: 0x99, A: 0xff}
+	bh.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	top.Add(bh, strat)
+	top.Legend.Add("strategy", strat)
+	top.Legend.Add("buy and hold", bh)
+	top.Legend.Top, top.Legend.Left = true, true
+
+	bottom := plot.New()
+	bottom.Title.Text = "drawdown"
+	bottom.Y.Label.Text = "% below peak"
+	bottom.X.Tick.Marker = ticks
+	bottom.Add(plotter.NewGrid())
+	fall, err := plotter.NewLine(dd)
+	if err != nil {
+		return err
+	}
+	fall.Color = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
+	fall.FillColor = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0x55}
+	bottom.Add(fall)
+	bottom.X.Min, bottom.X.Max = top.X.Min, top.X.Max
+
+	img := vgimg.New(PNGWidth, PNGHeight)
+	dc := draw.New(img)
+	upper, lower := dc, dc
+	split := dc.Min.Y + (dc.Max.Y-dc.Min.Y)*0.35
+	upper.Min.Y, lower.Max.Y = split, split
+	top.Draw(upper)
+	bottom.Draw(lower)
+	_, err = vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+	return err
+}
