@@ -78,11 +78,12 @@ type exiter interface {
 }
 
 // script buys qty at market on the bars in buyOn and exits on those in
-// exitOn (by index).
+// exitOn (by index from day0). It keeps no state, so that it runs the same
+// in every Run.
 func script(qty string, buyOn, exitOn []int) strategy.Strategy {
-	i := -1
 	return strategy.Func(func(ctx context.Context, bar broker.Bar, t strategy.Trader) error {
-		i++
+		step, _ := bar.Interval.Duration()
+		i := int(bar.Start.Sub(day0) / step)
 		for _, b := range buyOn {
 			if b == i {
 				_, err := t.Submit(ctx, order.Request{OrderRequest: broker.OrderRequest{ClientOrderID: fmt.Sprint("buy-", i),

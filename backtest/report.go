@@ -354,10 +354,13 @@ func (rep Report) WriteJSON(w io.Writer) error {
 // beside buy-and-hold, and every trade, in aligned columns; money to the
 // cent, ratios as percentages to 0.01.
 func (rep Report) WriteText(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	const day = "2006-01-02 15:04"
+	if _, err := fmt.Fprintf(w, "%s %s: %d bars from %s to %s\n\n", rep.Symbol, rep.Interval, rep.Bars,
+		rep.Start.Format(day), rep.End.Format(day)); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
-	p("%s %s\tbars %d\t%s\tto %s\t\n", rep.Symbol, rep.Interval, rep.Bars, rep.Start.Format(day), rep.End.Format(day))
 	p("\tstrategy\tbuy and hold\t\n")
 	p("start cash\t%s\t%s\t\n", money(rep.StartCash), money(rep.StartCash))
 	p("end equity\t%s\t%s\t\n", money(rep.EndEquity), money(rep.BuyHold.EndEquity))
@@ -368,12 +371,12 @@ func (rep Report) WriteText(w io.Writer) error {
 	p("drawdown peak\t%s\t%s\t\n", rep.MaxDrawdown.Peak.Format(day), rep.BuyHold.MaxDrawdown.Peak.Format(day))
 	p("drawdown trough\t%s\t%s\t\n", rep.MaxDrawdown.Trough.Format(day), rep.BuyHold.MaxDrawdown.Trough.Format(day))
 	p("sharpe (annualised, rf 0)\t%s\t%s\t\n", rep.Sharpe.StringFixed(2), rep.BuyHold.Sharpe.StringFixed(2))
-	p("trades\t%d\t\t\n", len(rep.Trades))
+	p("trades\t%d\t\n", len(rep.Trades))
 	p("win rate\t%s\t(%d won, %d lost)\t\n", pct(rep.WinRate), rep.Wins, rep.Losses)
-	p("exposure\t%s\t\t\n", pct(rep.Exposure))
-	p("fees\t%s\t\t\n", money(rep.Fees))
-	p("orders sent / refused\t%d / %d\t\t\n", rep.Orders, rep.Refused)
-	p("stops placed / stopped out\t%d / %d\t\t\n", rep.Stops.StopsPlaced, rep.Stops.StoppedOut)
+	p("exposure\t%s\t\n", pct(rep.Exposure))
+	p("fees\t%s\t\n", money(rep.Fees))
+	p("orders sent / refused\t%d / %d\t\n", rep.Orders, rep.Refused)
+	p("stops placed / stopped out\t%d / %d\t\n", rep.Stops.StopsPlaced, rep.Stops.StoppedOut)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -384,7 +387,7 @@ func (rep Report) WriteText(w io.Writer) error {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "#\tside\tentry\texit\tquantity\tentry price\texit price\texit by\tfees\tP&L\t\n")
 	for i, t := range rep.Trades {
-		exit, by := t.Exit.Format(day), string(t.ExitBy)
+		exit, by := t.Exit.Format(day), t.ExitBy.String()
 		if t.Open {
 			exit, by = "open", "-"
 		}

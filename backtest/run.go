@@ -61,6 +61,7 @@ func newRun(cfg Config, bars []broker.Bar) (*run, error) {
 		AccountID: Account, Cash: cfg.Cash, Instruments: []broker.Instrument{cfg.Instrument},
 		AllowShort: cfg.AllowShort, FeeBps: cfg.FeeBps, MinFee: cfg.MinFee, FeePerOrder: cfg.FeePerOrder,
 		Bars: cfg.Fill, Now: r.clock.Now,
+		QuoteBatchSize: 1, // one symbol: the supervisor sizes its batches by it
 	})
 	if err != nil {
 		return nil, err
@@ -84,7 +85,7 @@ func newRun(cfg Config, bars []broker.Bar) (*run, error) {
 	}
 	r.unsub = r.tracker.Subscribe(r.record)
 	r.sup, err = stoploss.New(stoploss.Config{
-		Account: Account, Broker: r.paper, Orders: r.tracker, Clock: r.clock, Switch: r.engine,
+		Account: Account, Broker: r.paper, Orders: workingOrders{r.tracker}, Clock: r.clock, Switch: r.engine,
 		EscalateTo: risk.Halted, DefaultPolicy: cfg.StopLoss, Mode: cfg.StopLossMode,
 		// Quotes are the bar's close, as of its end: as fresh as the clock.
 		MaxQuoteAge: max(quoteAge, stoploss.DefaultMaxQuoteAge),
@@ -171,6 +172,21 @@ func (r *run) mark(ctx context.Context, bar broker.Bar) error {
 	r.held = append(r.held, held)
 	r.lastMark = bar.Close
 	return nil
+}
+
+// workingOrders is the tracker as the supervisor's stoploss.Orders, with
+// BySymbol narrowed to the orders still working. The supervisor reads
+// BySymbol only to cancel a symbol's working orders before a close; the
+// tracker's BySymbol returns every order ever placed, which over a long
+// run made each exit cost O(orders so far), the whole run quadratic.
+type workingOrders struct{ *order.Tracker }
+
+func (w workingOrders) BySymbol(ctx context.Context, symbol string) ([]order.Order, error) {
+	open, err := w.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(open, func(o order.Order) bool { return o.Instrument.Symbol != symbol }), nil
 }
 
 // trader is the strategy's [strategy.Trader]: the tracker, the paper
