@@ -117,7 +117,6 @@ func TestReportFigures(t *testing.T) {
 	if diff := cmp.Diff([]string{"10000", "10009", "9949", "9969", "9978"}, equity); diff != "" {
 		t.Errorf("equity curve (-want +got):\n%s", diff)
 	}
-	end := func(i int) time.Time { return bs[i].End() }
 	wantTrades := []backtest.Trade{{Side: "long", Entry: bs[1].Start, Exit: bs[4].Start, Quantity: d("10"),
 		EntryPrice: d("101"), ExitPrice: d("99"), ExitBy: broker.Market, Fees: d("2"), PnL: d("-22")}}
 	if diff := cmp.Diff(wantTrades, rep.Trades, cmpDecs); diff != "" {
@@ -143,8 +142,8 @@ func TestReportFigures(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmpDecs); diff != "" {
 		t.Errorf("figures (-want +got):\n%s", diff)
 	}
-	if rep.MaxDrawdown.Peak != end(1) || rep.MaxDrawdown.Trough != end(2) {
-		t.Errorf("drawdown from %s to %s, want %s to %s", rep.MaxDrawdown.Peak, rep.MaxDrawdown.Trough, end(1), end(2))
+	if rep.MaxDrawdown.Peak != bs[1].Start || rep.MaxDrawdown.Trough != bs[2].Start {
+		t.Errorf("drawdown from %s to %s, want bars 1 to 2", rep.MaxDrawdown.Peak, rep.MaxDrawdown.Trough)
 	}
 	if rep.Wins != 0 || rep.Losses != 1 || rep.Orders != 3 || rep.Refused != 0 || rep.Stops.StopsPlaced != 1 || rep.Stops.Exits != 1 {
 		t.Errorf("wins %d losses %d orders %d refused %d stops %+v", rep.Wins, rep.Losses, rep.Orders, rep.Refused, rep.Stops)

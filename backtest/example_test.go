@@ -76,8 +76,8 @@ func Example() {
 	//            annualised return          -36.57 %          -96.05 %
 	//                 max drawdown            0.81 %            7.92 %
 	//              drawdown amount             81.00            800.00
-	//                drawdown peak  2026-01-07 00:00  2026-01-07 00:00
-	//              drawdown trough  2026-01-08 00:00  2026-01-08 00:00
+	//                drawdown peak  2026-01-06 00:00  2026-01-06 00:00
+	//              drawdown trough  2026-01-07 00:00  2026-01-07 00:00
 	//    sharpe (annualised, rf 0)             -6.77             -4.14
 	//                       trades                 1
 	//                     win rate            0.00 %  (0 won, 1 lost)

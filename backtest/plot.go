@@ -40,7 +40,7 @@ func (rep Report) WritePNG(w io.Writer) error {
 		hold = append(hold, plotter.XY{X: x, Y: p.BuyHold.InexactFloat64()})
 		dd = append(dd, plotter.XY{X: x, Y: -p.Drawdown.Shift(2).InexactFloat64()})
 	}
-	ticks := plot.TimeTicks{Format: "2006-01-02"}
+	ticks := plot.TimeTicks{Format: "2006-01"}
 
 	top := plot.New()
 	top.Title.Text = fmt.Sprintf("%s %s: equity (total return %s, max drawdown %s, Sharpe %s)",
@@ -52,13 +52,13 @@ func (rep Report) WritePNG(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	strat.Color = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
+	strat.Color = color.NRGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
 	strat.Width = vg.Points(1.5)
 	bh, err := plotter.NewLine(hold)
 	if err != nil {
 		return err
 	}
-	bh.Color = color.RGBA{R: 0x99, G: 0x99, B: 0x99, A: 0xff}
+	bh.Color = color.NRGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff}
 	bh.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 	top.Add(bh, strat)
 	top.Legend.Add("strategy", strat)
@@ -70,22 +70,29 @@ func (rep Report) WritePNG(w io.Writer) error {
 	bottom.Y.Label.Text = "% below peak"
 	bottom.X.Tick.Marker = ticks
 	bottom.Add(plotter.NewGrid())
-	fall, err := plotter.NewLine(dd)
+	// The area between zero and the drawdown, closed along the zero line.
+	area := append(append(plotter.XYs{}, dd...), plotter.XY{X: dd[len(dd)-1].X, Y: 0})
+	fill, err := plotter.NewPolygon(area)
 	if err != nil {
 		return err
 	}
-	fall.Color = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
-	fall.FillColor = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0x55}
-	bottom.Add(fall)
+	fill.Color = color.NRGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0x50}
+	fill.LineStyle.Width = 0
+	edge, err := plotter.NewLine(dd)
+	if err != nil {
+		return err
+	}
+	edge.Color = color.NRGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
+	bottom.Add(fill, edge)
 	bottom.X.Min, bottom.X.Max = top.X.Min, top.X.Max
+	bottom.Y.Max = 0
 
 	img := vgimg.New(PNGWidth, PNGHeight)
 	dc := draw.New(img)
-	upper, lower := dc, dc
-	split := dc.Min.Y + (dc.Max.Y-dc.Min.Y)*0.35
-	upper.Min.Y, lower.Max.Y = split, split
-	top.Draw(upper)
-	bottom.Draw(lower)
+	// Aligned so that both plots share one time axis.
+	tiles := plot.Align([][]*plot.Plot{{top}, {bottom}}, draw.Tiles{Rows: 2, Cols: 1, PadY: vg.Points(8)}, dc)
+	top.Draw(tiles[0][0])
+	bottom.Draw(tiles[1][0])
 	_, err = vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 	return err
 }

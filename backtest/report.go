@@ -75,8 +75,11 @@ type Report struct {
 type Drawdown struct {
 	Fraction decimal.Decimal `json:"fraction"` // of the peak
 	Amount   decimal.Decimal `json:"amount"`   // in cash
-	Peak     time.Time       `json:"peak"`     // the close of the peak (the first bar's start for the starting cash)
-	Trough   time.Time       `json:"trough"`   // the close of the trough
+	// Peak and Trough are the start of the bar at whose close equity
+	// peaked and bottomed (the first bar's start when the peak is the
+	// starting cash).
+	Peak   time.Time `json:"peak"`
+	Trough time.Time `json:"trough"`
 }
 
 // BuyHold is buying with all the starting cash at the first bar's open
@@ -141,14 +144,14 @@ func (r *run) report() Report {
 	rep.NetProfit = rep.EndEquity.Sub(rep.StartCash)
 	rep.TotalReturn, rep.AnnualizedReturn = returns(rep.StartCash, rep.EndEquity, n, bpy)
 	var dd []decimal.Decimal
-	rep.MaxDrawdown, dd = drawdowns(rep.StartCash, first.Start, equity, r.points)
+	rep.MaxDrawdown, dd = drawdowns(rep.StartCash, equity, r.bars)
 	for i := range rep.Equity {
 		rep.Equity[i].Drawdown = dd[i]
 	}
 	rep.Sharpe = sharpe(rep.StartCash, equity, bpy)
 	rep.BuyHold = BuyHold{Quantity: r.bhQty, EndEquity: bh[n-1], Sharpe: sharpe(rep.StartCash, bh, bpy)}
 	rep.BuyHold.TotalReturn, rep.BuyHold.AnnualizedReturn = returns(rep.StartCash, bh[n-1], n, bpy)
-	rep.BuyHold.MaxDrawdown, _ = drawdowns(rep.StartCash, first.Start, bh, r.points)
+	rep.BuyHold.MaxDrawdown, _ = drawdowns(rep.StartCash, bh, r.bars)
 
 	rep.Trades = trades(r.fills, r.lastMark)
 	closed := 0
@@ -222,20 +225,21 @@ func returns(start, end decimal.Decimal, n int, bpy decimal.Decimal) (total, ann
 }
 
 // drawdowns returns the maximum drawdown of the curve that starts at start
-// (at time t0) and then takes equity at points' times, and the drawdown at
-// each point.
-func drawdowns(start decimal.Decimal, t0 time.Time, equity []decimal.Decimal, points []EquityPoint) (Drawdown, []decimal.Decimal) {
+// and then takes equity[i] at the close of bars[i], and the drawdown at each
+// close.
+func drawdowns(start decimal.Decimal, equity []decimal.Decimal, bars []broker.Bar) (Drawdown, []decimal.Decimal) {
+	t0 := bars[0].Start
 	peak, peakAt := start, t0
 	worst := Drawdown{Fraction: decimal.Zero, Amount: decimal.Zero, Peak: t0, Trough: t0}
 	at := make([]decimal.Decimal, len(equity))
 	for i, e := range equity {
 		if e.GreaterThan(peak) {
-			peak, peakAt = e, points[i].Time
+			peak, peakAt = e, bars[i].Start
 		}
 		fall := peak.Sub(e)
 		at[i] = fall.DivRound(peak, RatioPlaces)
 		if fall.GreaterThan(decimal.Zero) && at[i].GreaterThan(worst.Fraction) {
-			worst = Drawdown{Fraction: at[i], Amount: fall, Peak: peakAt, Trough: points[i].Time}
+			worst = Drawdown{Fraction: at[i], Amount: fall, Peak: peakAt, Trough: bars[i].Start}
 		}
 	}
 	return worst, at
