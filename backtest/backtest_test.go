@@ -11,6 +11,7 @@ import (
 	"github.com/arbiontrader/arbion/backtest"
 	"github.com/arbiontrader/arbion/bars"
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
@@ -339,23 +340,23 @@ func TestBacktestMatchesPaperRun(t *testing.T) {
 	cfg.FeeBps, cfg.Fill = d("2"), paper.BarFill{SlippageBps: d("3")}
 	rep := run(t, cfg)
 
-	now := bs[0].Start
+	clk := clocktest.New(bs[0].Start)
 	pb, err := paper.New(paper.Config{Cash: d("10000"), FeeBps: d("2"), Bars: paper.BarFill{SlippageBps: d("3")},
-		Now: func() time.Time { return now }})
+		Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tracker, err := order.NewTracker(order.Config{Broker: pb, Now: func() time.Time { return now }})
+	tracker, err := order.NewTracker(order.Config{Broker: pb, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr := &paperTrader{tracker: tracker, broker: pb}
 	for _, bar := range bs {
-		now = bar.Start
+		clk.Set(bar.Start)
 		if err := pb.ApplyBar(bar); err != nil {
 			t.Fatal(err)
 		}
-		now = bar.End()
+		clk.Set(bar.End())
 		if _, err := tracker.Reconcile(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -40,7 +41,7 @@ func (rep Report) WritePNG(w io.Writer) error {
 		hold = append(hold, plotter.XY{X: x, Y: p.BuyHold.InexactFloat64()})
 		dd = append(dd, plotter.XY{X: x, Y: -p.Drawdown.Shift(2).InexactFloat64()})
 	}
-	ticks := plot.TimeTicks{Format: "2006-01"}
+	ticks := calendarTicks{}
 
 	top := plot.New()
 	top.Title.Text = fmt.Sprintf("%s %s: equity (total return %s, max drawdown %s, Sharpe %s)",
@@ -95,4 +96,56 @@ func (rep Report) WritePNG(w io.Writer) error {
 	bottom.Draw(tiles[1][0])
 	_, err = vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 	return err
+}
+
+// calendarTicks marks a time axis (unix seconds) at calendar boundaries:
+// years, months, days or hours, whichever gives a handful of labels.
+type calendarTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (calendarTicks) Ticks(lo, hi float64) []plot.Tick {
+	from, to := time.Unix(int64(lo), 0).UTC(), time.Unix(int64(hi), 0).UTC()
+	span := to.Sub(from)
+	type unit struct {
+		floor  func(time.Time) time.Time
+		next   func(time.Time) time.Time
+		format string
+	}
+	units := []struct {
+		min time.Duration
+		u   unit
+	}{
+		{3 * 365 * 24 * time.Hour, unit{func(t time.Time) time.Time { return time.Date(t.Year(), 1, 1, 0, 0, 0, 0, time.UTC) },
+			func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }, "2006"}},
+		{90 * 24 * time.Hour, unit{func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) },
+			func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }, "2006-01"}},
+		{3 * 24 * time.Hour, unit{func(t time.Time) time.Time { return t.Truncate(24 * time.Hour) },
+			func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }, "01-02"}},
+		{0, unit{func(t time.Time) time.Time { return t.Truncate(time.Hour) },
+			func(t time.Time) time.Time { return t.Add(time.Hour) }, "01-02 15:04"}},
+	}
+	var u unit
+	for _, c := range units {
+		if span >= c.min {
+			u = c.u
+			break
+		}
+	}
+	var all []time.Time
+	for t := u.floor(from); !t.After(to); t = u.next(t) {
+		if !t.Before(from) {
+			all = append(all, t)
+		}
+	}
+	// At most about twelve labels: label every k-th boundary, mark the rest.
+	k := max(1, (len(all)+11)/12)
+	ticks := make([]plot.Tick, 0, len(all))
+	for i, t := range all {
+		tick := plot.Tick{Value: float64(t.Unix())}
+		if i%k == 0 {
+			tick.Label = t.Format(u.format)
+		}
+		ticks = append(ticks, tick)
+	}
+	return ticks
 }

@@ -60,7 +60,7 @@ func newRun(cfg Config, bars []broker.Bar) (*run, error) {
 	r.paper, err = paper.New(paper.Config{
 		AccountID: Account, Cash: cfg.Cash, Instruments: []broker.Instrument{cfg.Instrument},
 		AllowShort: cfg.AllowShort, FeeBps: cfg.FeeBps, MinFee: cfg.MinFee, FeePerOrder: cfg.FeePerOrder,
-		Bars: cfg.Fill, Now: r.clock.Now,
+		Bars: cfg.Fill, Clock: r.clock,
 		QuoteBatchSize: 1, // one symbol: the supervisor sizes its batches by it
 	})
 	if err != nil {
@@ -74,12 +74,12 @@ func newRun(cfg Config, bars []broker.Bar) (*run, error) {
 	quoteAge, _ := cfg.Interval.Duration()
 	r.engine, err = risk.NewEngine(risk.Config{
 		Rules: cfg.Rules, Positions: r.paper, OpenOrders: r.paper, Account: r.paper, MarketData: r.paper, PnL: r.pnl,
-		Location: loc, MaxQuoteAge: quoteAge, Now: r.clock.Now,
+		Location: loc, MaxQuoteAge: quoteAge, Clock: r.clock,
 	})
 	if err != nil {
 		return nil, err
 	}
-	r.tracker, err = order.NewTracker(order.Config{Broker: r.paper, Checker: r.engine, Account: Account, Now: r.clock.Now})
+	r.tracker, err = order.NewTracker(order.Config{Broker: r.paper, Checker: r.engine, Account: Account, Clock: r.clock})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,11 @@
 // limited per update ([Config].MaxFillPerUpdate), charged a fee, and move
 // cash, signed positions with average cost, and realized P&L.
 //
+// Bars can drive it instead ([Broker.ApplyBar]): from a symbol's first bar
+// on, its orders meet the next bar (market orders at its open, limits and
+// stops where its range reaches them), with the fill model of
+// [Config].Bars; the bars replayed are served back as a [broker.BarSource].
+//
 // It keeps a real broker's promises: the same ClientOrderID placed twice
 // returns the first order; a cancel of a filled order is refused with
 // errors.ErrOrderNotCancelable; a replace gives a new order id and marks the
