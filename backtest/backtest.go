@@ -14,7 +14,9 @@
 //  2. sets the clock to the bar's end (the close is now the last price) and
 //     lets the tracker reconcile the fills, the supervisor protect new
 //     positions and sweep (stops trailed, take-profits and synthetic stops
-//     checked against the close);
+//     checked against the close, as a polling bot sees quotes: a synthetic
+//     stop breached inside a bar but not at its close is not seen, and its
+//     market close fills at the next open);
 //  3. calls the strategy's OnBar with the bar, through a [strategy.Trader]
 //     whose History holds the closed bars only, up to this one;
 //  4. marks the account's equity at the close.
@@ -204,5 +206,5 @@ func (bt *Backtest) Run(ctx context.Context) (Report, error) {
 			cfg.Progress(Progress{Bar: i + 1, Bars: len(series), Time: series[i].End(), Equity: r.points[i].Equity})
 		}
 	}
-	return r.report(), nil
+	return r.report(ctx), nil
 }

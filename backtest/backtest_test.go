@@ -176,6 +176,25 @@ func TestGapThroughStop(t *testing.T) {
 	}
 }
 
+// A synthetic stop is checked at each close and closes at market: the
+// close below the stop sends it, the next open fills it.
+func TestSyntheticStop(t *testing.T) {
+	bs := daily(t, "100 100 100 100", "100 101 99 100", "100 100 94 96", "96 96 90 91", "92 93 91 92")
+	cfg := config(t, bs, script("10", []int{0}, nil))
+	cfg.StopLoss, cfg.StopLossMode = stoploss.Policy{StopPercent: decimal.NewFromInt(5)}, stoploss.ModeSynthetic
+	rep := run(t, cfg)
+	// Bar 2 dips to 94 but closes at 96, above the stop (95): not seen.
+	// Bar 3 closes at 91: the close goes out, and fills at bar 4's open.
+	want := []backtest.Trade{{Side: "long", Entry: bs[1].Start, Exit: bs[4].Start, Quantity: d("10"),
+		EntryPrice: d("100"), ExitPrice: d("92"), ExitBy: broker.Market, Fees: d("0"), PnL: d("-80")}}
+	if diff := cmp.Diff(want, rep.Trades, cmpDecs); diff != "" {
+		t.Errorf("trades (-want +got):\n%s", diff)
+	}
+	if rep.Stops.BreachCloses != 1 || rep.Stops.StopsPlaced != 0 {
+		t.Errorf("stops %+v, want one breach close and no stop placed", rep.Stops)
+	}
+}
+
 // A refusal by the risk engine is counted and sends nothing.
 func TestRiskRefusalCounted(t *testing.T) {
 	bs := daily(t, "100 100 100 100", "101 103 100 102", "102 102 95 96")

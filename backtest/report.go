@@ -126,7 +126,7 @@ type Trade struct {
 var one = decimal.NewFromInt(1)
 
 // report computes the report from the run's books.
-func (r *run) report() Report {
+func (r *run) report(ctx context.Context) Report {
 	n := len(r.points)
 	first, last := r.bars[0], r.bars[n-1]
 	bpy := barsPerYear(r.cfg)
@@ -175,14 +175,15 @@ func (r *run) report() Report {
 		}
 	}
 	rep.Exposure = ratio(exposed, n)
-	rep.Orders = int(r.paperOrders())
+	rep.Orders = r.ordersSent(ctx)
 	return rep
 }
 
-// paperOrders is how many orders the paper broker received.
-func (r *run) paperOrders() int64 {
-	orders, _ := r.tracker.BySymbol(context.Background(), r.cfg.Instrument.Symbol)
-	var sent int64
+// ordersSent is how many orders the paper broker received (the tracker's
+// memory store does not fail).
+func (r *run) ordersSent(ctx context.Context) int {
+	orders, _ := r.tracker.BySymbol(ctx, r.cfg.Instrument.Symbol)
+	sent := 0
 	for _, o := range orders {
 		if o.BrokerOrderID != "" {
 			sent++
