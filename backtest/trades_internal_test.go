@@ -23,7 +23,7 @@ func TestTrades(t *testing.T) {
 		f(0, true, "10", "100", "1"), f(1, true, "10", "110", "1"), // long 20 at 105
 		f(2, false, "5", "120", "1"), f(3, false, "15", "100", "1"), // out at 105: gross 75 − 4 fees
 		f(4, false, "10", "50", "1"), // short 10 at 50
-		f(5, true, "30", "40", "3"), // covers 10 (fee 1), long 20 at 40 (fee 2)
+		f(5, true, "30", "40", "3"),  // covers 10 (fee 1), long 20 at 40 (fee 2)
 	}
 	got := trades(fills, d("45"))
 	want := []Trade{
