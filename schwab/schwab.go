@@ -210,6 +210,7 @@ var (
 	_ broker.OrderFinder    = (*Broker)(nil)
 	_ broker.OrderLister    = (*Broker)(nil)
 	_ broker.HealthReporter = (*Broker)(nil)
+	_ broker.BarSource      = (*Broker)(nil)
 )
 
 // New validates cfg and returns a Broker. It makes no request: the account
@@ -337,6 +338,7 @@ func (b *Broker) Capabilities() broker.Capabilities {
 		IdempotentClientOrderID: false,
 		QuoteBatchSize:          b.cfg.QuoteBatchSize,
 		AssetClasses:            []broker.AssetClass{broker.Equity, broker.Option},
+		BarIntervals:            barIntervalsCopy(),
 	}
 }
 

@@ -89,6 +89,8 @@ type Config struct {
 	// MaxQuoteSymbols refuses /quotes requests with more symbols (400);
 	// 0 means no limit (Schwab publishes none).
 	MaxQuoteSymbols int
+	// PriceHistory tunes /marketdata/v1/pricehistory (see PriceHistoryConfig).
+	PriceHistory PriceHistoryConfig
 	// InitialStatus is the status of a newly placed order; default WORKING.
 	InitialStatus string
 	// GzipUnasked compresses every JSON answer, errors included, even when
@@ -623,4 +625,5 @@ func (s *Server) routes() {
 	s.handle("DELETE /trader/v1/accounts/{hash}/orders/{id}", RouteCancel, write, s.cancelOrder)
 	s.handle("PUT /trader/v1/accounts/{hash}/orders/{id}", RouteReplace, write, s.replaceOrder)
 	s.handle("GET /marketdata/v1/quotes", RouteQuotes, routeOpts{bearer: true, marketData: true}, s.getQuotes)
+	s.handle("GET /marketdata/v1/pricehistory", RoutePriceHistory, routeOpts{bearer: true, marketData: true}, s.priceHistory)
 }
