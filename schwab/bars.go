@@ -187,8 +187,8 @@ func decodeCandles(body []byte, symbol string, iv broker.Interval) ([]broker.Bar
 	out := make([]broker.Bar, 0, len(w.Candles))
 	for _, c := range w.Candles {
 		ms, err := strconv.ParseInt(string(c.Datetime), 10, 64)
-		// Bars before 1900 or after 2200 are no market's: a seconds value
-		// (1970) or garbage, not a time to trade on.
+		// Bars before 1971 or after 2200 are no market's: a seconds value
+		// read as milliseconds lands in 1970 (spec pitfall 5), or garbage.
 		if err != nil || ms < minBarMillis || ms > maxBarMillis {
 			return nil, malformed("price history", fmt.Errorf("candle datetime %q is not an epoch-millisecond time", c.Datetime))
 		}
@@ -199,7 +199,7 @@ func decodeCandles(body []byte, symbol string, iv broker.Interval) ([]broker.Bar
 }
 
 var (
-	minBarMillis = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	minBarMillis = time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 	maxBarMillis = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 )
 
