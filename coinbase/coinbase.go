@@ -206,6 +206,7 @@ var (
 	_ broker.OrderLister    = (*Broker)(nil)
 	_ broker.OrderChecker   = (*Broker)(nil)
 	_ broker.HealthReporter = (*Broker)(nil)
+	_ broker.BarSource      = (*Broker)(nil)
 )
 
 // New validates cfg and returns a Broker. It makes no request. A config
@@ -307,6 +308,7 @@ func (b *Broker) Capabilities() broker.Capabilities {
 		ClientOrderID:  clientOrderIDRule,
 		QuoteBatchSize: b.cfg.QuoteBatchSize,
 		AssetClasses:   []broker.AssetClass{broker.Crypto},
+		BarIntervals:   candleIntervals(),
 	}
 }
 

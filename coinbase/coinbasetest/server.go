@@ -63,6 +63,8 @@ type Config struct {
 	// IgnoreEditStopPrice makes edits ignore stop_price (a member newer
 	// docs added), to test that a client notices a stop that did not move.
 	IgnoreEditStopPrice bool
+	// Candles tunes the candles endpoints (see CandlesConfig).
+	Candles CandlesConfig
 	// FillsTrailingEmptyPage makes the last page of fills carry a
 	// non-empty cursor, followed by an empty page that still carries one, so
 	// that a client must also stop on an empty page.
@@ -99,6 +101,7 @@ type Server struct {
 	authFails []string
 	rate      map[string][]time.Time
 	served    int // requests handled, to sweep old nonces now and then
+	candles   candleState
 }
 
 // NewServer starts an emulator on a loopback port with a default market
@@ -256,6 +259,9 @@ func match(method, path string) (route, map[string]string, bool) {
 	}
 	if method != http.MethodGet {
 		return route{}, nil, false
+	}
+	if rt, params, ok := matchCandles(rest); ok {
+		return rt, params, true
 	}
 	for prefix, h := range map[string]func(*Server, *call) response{
 		"/accounts/":          (*Server).handleGetAccount,
