@@ -61,10 +61,10 @@ func candleIntervals() []broker.Interval {
 // [q.From, q.To), oldest first, one per bucket start, from GET
 // /products/{product_id}/candles (authenticated). Buckets start at
 // multiples of the interval in UTC (ONE_DAY at 00:00 UTC). A range longer
-// than 350 buckets is fetched in consecutive pages of 350 buckets that
-// overlap their neighbours by one bucket (whether Coinbase's bounds are
-// inclusive is not documented), merged by start time: no bucket is lost or
-// repeated at a seam. A bucket without trades has no candle and stays a
+// than 349 buckets is fetched in consecutive pages of 349 buckets, each
+// asked for with one more bucket on either side (whether Coinbase's bounds
+// are inclusive is not documented, so neighbouring requests overlap), and
+// merged by start time: no bucket is lost or repeated at a seam. A bucket without trades has no candle and stays a
 // gap. The bucket containing the adapter's clock is marked Provisional: its
 // close and volume still change.
 //
@@ -81,19 +81,18 @@ func (b *Broker) Bars(ctx context.Context, q broker.BarQuery) ([]broker.Bar, err
 	last := ceilTo(q.To, step).Add(-step) // the last bucket starting before To
 	var all []broker.Bar
 	for ws := first; !ws.After(last); {
-		we := ws.Add((maxCandlesPerRequest - 1) * step)
+		we := ws.Add((maxCandlesPerRequest - 2) * step)
 		if we.After(last) {
 			we = last
 		}
-		page, err := b.candlePage(ctx, q, gran, ws, we)
+		// Asking from one bucket before ws to one after we gets ws..we
+		// whether each bound is inclusive or not, in 350 buckets at most.
+		page, err := b.candlePage(ctx, q, gran, ws.Add(-step), we.Add(step))
 		if err != nil {
 			return nil, err
 		}
 		all = append(all, page...)
-		if !we.Before(last) {
-			break
-		}
-		ws = we // one bucket of overlap
+		ws = we.Add(step)
 	}
 	return finishCandles(all, q, b.now()), nil
 }
@@ -129,7 +128,7 @@ func ceilTo(t time.Time, step time.Duration) time.Time {
 	return r.UTC()
 }
 
-// candlePage asks for the buckets starting in [start, end].
+// candlePage asks for the buckets between start and end.
 func (b *Broker) candlePage(ctx context.Context, q broker.BarQuery, gran string, start, end time.Time) ([]broker.Bar, error) {
 	v := url.Values{
 		"start":       {strconv.FormatInt(start.Unix(), 10)},

@@ -27,6 +27,10 @@ type CandlesConfig struct {
 	ExclusiveEnd bool
 	// ListedAt, if set, is the product's listing: no bucket before it.
 	ListedAt time.Time
+	// Dense gives every minute a trade; by default about one minute in
+	// twelve has none, so its ONE_MINUTE bucket is missing (Coinbase
+	// omits buckets without trades rather than zero-filling them).
+	Dense bool
 }
 
 // candleState is what the candles endpoints remember between calls.
@@ -114,7 +118,7 @@ func (s *Server) handleCandles(c *call) response {
 		if !cfg.ListedAt.IsZero() && t < cfg.ListedAt.Unix() {
 			break
 		}
-		if g == 60 && series.quiet(t) {
+		if g == 60 && !cfg.Dense && series.quiet(t) {
 			continue // no trade in that minute: no bucket
 		}
 		out = append(out, series.candle(t, g, now, s.candles.calls))
