@@ -99,7 +99,7 @@ func (b *Broker) Bars(ctx context.Context, q broker.BarQuery) ([]broker.Bar, err
 
 func checkCandleQuery(q broker.BarQuery) (string, time.Duration, error) {
 	refuse := func(kind errors.Kind, msg string) error {
-		return &errors.BrokerError{Broker: brokerName, Op: "candles", Kind: kind, Message: "coinbase: " + msg}
+		return &errors.BrokerError{Broker: brokerName, Op: "candles", Kind: kind, Message: msg}
 	}
 	gran, ok := granularity(q.Interval)
 	step, _ := q.Interval.Duration()
@@ -216,7 +216,7 @@ func candleDecimal(s string) (decimal.Decimal, error) {
 
 func candleMalformed(msg string) error {
 	return &errors.BrokerError{Broker: brokerName, Op: "candles", Kind: errors.ErrMalformedResponse,
-		Message: "coinbase: " + msg}
+		Message: msg}
 }
 
 // finishCandles sorts bars by start, keeps one per start (the later page's,

@@ -1,5 +1,6 @@
 // Package coinbase is the arbion adapter for Coinbase Advanced Trade (REST
-// v3): a [broker.Broker] for one portfolio of spot crypto.
+// v3): a [broker.Broker] for one portfolio of spot crypto, and a
+// [broker.BarSource] of its candles ([Broker.Bars]).
 //
 // # Authentication
 //

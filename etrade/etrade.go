@@ -289,6 +289,11 @@ func configErr(msg string) error {
 func (b *Broker) Name() string { return brokerName }
 
 // Capabilities reports what the adapter supports on E*TRADE equities.
+// BarIntervals is empty: E*TRADE's v1 Market API has no price history
+// (marketdata.md §3.1), so the Broker does not implement
+// broker.BarSource at all rather than answer every call with
+// errors.ErrNotSupported; broker.Find[broker.BarSource] reports false, and
+// a host takes bars from another source.
 func (b *Broker) Capabilities() broker.Capabilities {
 	return broker.Capabilities{
 		NativeStop: true, StopLimit: true, TrailingStop: true, GTC: true, Replace: true,

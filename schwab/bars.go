@@ -101,7 +101,7 @@ func (b *Broker) Bars(ctx context.Context, q broker.BarQuery) ([]broker.Bar, err
 
 func checkBarQuery(q broker.BarQuery) (historyParams, error) {
 	refuse := func(kind errors.Kind, msg string) error {
-		return &errors.BrokerError{Broker: Name, Op: "price history", Kind: kind, Message: "schwab: " + msg}
+		return &errors.BrokerError{Broker: Name, Op: "price history", Kind: kind, Message: msg}
 	}
 	p, ok := historyCombination(q.Interval)
 	switch {

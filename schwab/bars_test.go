@@ -349,3 +349,31 @@ func BenchmarkDecodePriceHistory(b *testing.B) {
 		}
 	}
 }
+
+// Capabilities lists exactly the served intervals, and the BarSource is
+// found through a decorator.
+func TestBarsCapabilities(t *testing.T) {
+	r := newRig(t, schwabtest.Config{}, nil)
+	want := []broker.Interval{broker.OneMinute, broker.FiveMinutes, broker.TenMinutes, broker.FifteenMinutes,
+		broker.ThirtyMinutes, broker.OneDay, broker.OneWeek, broker.OneMonth}
+	caps := r.b.Capabilities()
+	if diff := cmp.Diff(want, caps.BarIntervals); diff != "" {
+		t.Errorf("BarIntervals (-want +got):\n%s", diff)
+	}
+	caps.BarIntervals[0] = "x" // the caller's copy
+	if r.b.Capabilities().BarIntervals[0] != broker.OneMinute {
+		t.Error("Capabilities shares its interval slice")
+	}
+	for _, iv := range want {
+		if _, ok := historyCombination(iv); !ok {
+			t.Errorf("%s listed but not served", iv)
+		}
+	}
+	cached, err := broker.NewQuoteCache(r.b, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src, ok := broker.Find[broker.BarSource](cached); !ok || src != broker.BarSource(r.b) {
+		t.Error("the adapter's BarSource is hidden by a decorator")
+	}
+}

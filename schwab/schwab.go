@@ -1,7 +1,8 @@
 // Package schwab is the arbion adapter for one Charles Schwab brokerage
 // account through the Schwab Trader API (Individual): a [broker.Broker]
 // that also implements [broker.OrderFinder], [broker.OrderLister],
-// [broker.OrderChecker] and [broker.HealthReporter].
+// [broker.OrderChecker], [broker.HealthReporter] and [broker.BarSource]
+// (price history, see [Broker.Bars]).
 //
 // Schwab specifics the adapter deals with:
 //

@@ -55,6 +55,7 @@ func (s *Server) mux() *http.ServeMux {
 	both("GET", "/v1/accounts/{k}/balance", OpBalance, "accounts", s.balance)
 	both("GET", "/v1/accounts/{k}/portfolio", OpPortfolio, "accounts", s.portfolio)
 	m.HandleFunc("GET /v1/market/quote/{symbols}", s.api(OpQuote, "market", s.quote))
+	m.HandleFunc("GET /v1/market/{rest...}", s.handleUnknownMarket) // no price history (history.go)
 	both("GET", "/v1/accounts/{k}/orders", OpListOrders, "orders", s.listOrders)
 	m.HandleFunc("GET /v1/accounts/{k}/orders/{id}", s.api(OpGetOrder, "orders", s.getOrder))
 	both("POST", "/v1/accounts/{k}/orders/preview", OpPreview, "orders", s.preview)
