@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/schwab"
 	"github.com/arbiontrader/arbion/schwab/schwabtest"
 )
@@ -14,7 +15,7 @@ import (
 // included, from the emulator; the bar forming at the clock comes last,
 // marked provisional.
 func ExampleBroker_Bars() {
-	clock := schwabtest.NewFakeClock(time.Date(2026, 3, 2, 15, 2, 30, 0, time.UTC)) // 10:02:30 ET
+	clock := clocktest.New(time.Date(2026, 3, 2, 15, 2, 30, 0, time.UTC)) // 10:02:30 ET
 	emu := schwabtest.New(schwabtest.Config{Clock: clock})
 	defer emu.Close()
 	tokens := emu.IssueTokens()

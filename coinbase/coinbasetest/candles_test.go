@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/coinbase/coinbasetest"
 	"github.com/google/go-cmp/cmp"
 )
@@ -48,7 +49,7 @@ const publicCandles = "/market/products/BTC-USD/candles"
 // out, nothing after now; the public path needs no token, the private one
 // does.
 func TestCandlesShape(t *testing.T) {
-	clock := coinbasetest.NewFakeClock(start)
+	clock := clocktest.New(start)
 	srv := coinbasetest.NewServer(coinbasetest.Config{Clock: clock})
 	t.Cleanup(srv.Close)
 	status, cs, body := getCandles(t, srv, publicCandles, candleQuery("ONE_MINUTE", start.Add(-5*time.Hour), start.Add(40*time.Minute)))
@@ -85,7 +86,7 @@ func TestCandlesShape(t *testing.T) {
 // granularity (or FOUR_HOUR when switched off), an unknown product, a bad
 // limit and reversed bounds.
 func TestCandlesRefusals(t *testing.T) {
-	clock := coinbasetest.NewFakeClock(start)
+	clock := clocktest.New(start)
 	srv := coinbasetest.NewServer(coinbasetest.Config{Clock: clock})
 	t.Cleanup(srv.Close)
 	old := coinbasetest.NewServer(coinbasetest.Config{Clock: clock, Candles: coinbasetest.CandlesConfig{NoFourHour: true}})
@@ -139,7 +140,7 @@ func TestCandlesRefusals(t *testing.T) {
 // Closed buckets are the same on every call; the forming one changes
 // between calls even when the clock stands still.
 func TestCandlesFormingBucket(t *testing.T) {
-	clock := coinbasetest.NewFakeClock(start.Add(20 * time.Minute))
+	clock := clocktest.New(start.Add(20 * time.Minute))
 	srv := coinbasetest.NewServer(coinbasetest.Config{Clock: clock})
 	t.Cleanup(srv.Close)
 	q := candleQuery("ONE_HOUR", start.Add(-10*time.Hour), start.Add(2*time.Hour))
