@@ -1,7 +1,6 @@
 package coinbase
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -162,12 +161,9 @@ func decodeCandles(body []byte, product string, iv broker.Interval) ([]broker.Ba
 	var w struct {
 		Candles []wireCandle `json:"candles"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&w); err != nil {
+	// One scan, no decoder buffer; trailing data is an error here too.
+	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, candleMalformed(err.Error())
-	}
-	if dec.More() {
-		return nil, candleMalformed("trailing data after the JSON value")
 	}
 	out := make([]broker.Bar, 0, len(w.Candles))
 	for _, c := range w.Candles {
@@ -207,11 +203,43 @@ func candleDecimal(s string) (decimal.Decimal, error) {
 	if s == "" || len(s) > 64 {
 		return decimal.Decimal{}, fmt.Errorf("%q is not a decimal", truncate(s, 40))
 	}
+	if d, ok := plainDecimal(s); ok {
+		return d, nil
+	}
 	d, err := decimal.NewFromString(s)
 	if err != nil || d.IsNegative() || d.Exponent() > 40 || d.Exponent() < -40 {
 		return decimal.Decimal{}, fmt.Errorf("%q is not a non-negative decimal", truncate(s, 40))
 	}
 	return d, nil
+}
+
+// plainDecimal reads the form every candle value takes, digits[.digits]
+// with at most 18 digits, exactly and without the general parser's big
+// integers; anything else reports false.
+func plainDecimal(s string) (decimal.Decimal, bool) {
+	var v int64
+	digits, scale, dot := 0, int32(0), false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			if digits == 18 {
+				return decimal.Decimal{}, false
+			}
+			v = v*10 + int64(c-'0')
+			digits++
+			if dot {
+				scale++
+			}
+		case c == '.' && !dot && digits > 0:
+			dot = true
+		default:
+			return decimal.Decimal{}, false
+		}
+	}
+	if digits == 0 || dot && scale == 0 {
+		return decimal.Decimal{}, false
+	}
+	return decimal.New(v, -scale), true
 }
 
 func candleMalformed(msg string) error {
