@@ -351,18 +351,22 @@ func TestOutcomeUnknownWhenTheAnswerNeverComes(t *testing.T) {
 	e.srv.InjectFault(coinbasetest.Fault{Kind: coinbasetest.FaultLatency, Method: "POST",
 		Path: coinbasetest.APIPrefix + "/orders", Delay: time.Minute})
 	req := limitBuy("0.01", "50000")
-	short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	// The caller gives up once the create is at the broker (parked on the
+	// injected delay): its answer is lost after it was sent.
+	short, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, err := e.b.PlaceOrder(short, req)
-	if !errors.Is(err, errors.ErrOutcomeUnknown) {
+	done := make(chan error, 1)
+	go func() { _, err := e.b.PlaceOrder(short, req); done <- err }()
+	if err := e.clock.WaitForWaiters(ctx(t), 1); err != nil {
+		t.Fatal("the create never reached the injected delay")
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, errors.ErrOutcomeUnknown) {
 		t.Fatalf("late answer: %v (kind %s), want ErrOutcomeUnknown", err, errors.KindOf(err))
 	}
 	// The emulator's handler stops waiting when the client leaves (or when
 	// the clock passes the delay) and then processes the order anyway, as a
 	// real server would.
-	if e.clock.Waiters() == 0 {
-		t.Fatal("the create never reached the injected delay")
-	}
 	e.clock.Advance(time.Minute)
 	e.srv.WaitIdle()
 	if n := len(e.srv.CreateAttempts()); n != 1 {
