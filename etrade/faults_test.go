@@ -20,6 +20,17 @@ func limitBuy(symbol, price string) broker.OrderRequest {
 		Side: broker.Buy, Type: broker.Limit, Quantity: dec("3"), LimitPrice: dec(price), TimeInForce: broker.Day}
 }
 
+// waiters is closed once a wait is parked on c.
+func waiters(t *testing.T, c *clocktest.Fake) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		if c.WaitForWaiters(t.Context(), 1) == nil {
+			close(ch)
+		}
+	}()
+	return ch
+}
+
 func ordersFor(srv *etradetest.Server, clientOrderID string) []etradetest.OrderRecord {
 	var out []etradetest.OrderRecord
 	for _, o := range srv.Orders() {
@@ -60,13 +71,30 @@ func TestPlaceFaultsOneOrderPerIntent(t *testing.T) {
 		t.Run(tt.fault.String(), func(t *testing.T) {
 			// The emulator's clock stands still: its latency waits until the
 			// client gives up.
-			e := newEnv(t, envOptions{server: etradetest.Config{Clock: clocktest.New(time.Now())}})
+			serverClock := clocktest.New(time.Now())
+			e := newEnv(t, envOptions{server: etradetest.Config{Clock: serverClock}})
 			req := limitBuy("AAPL", "100.00")
 			e.srv.InjectFault(etradetest.OpPlace, tt.fault)
 
-			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-			ack, err := e.b.PlaceOrder(ctx, req)
+			// The caller gives up once the place is parked on the
+			// emulator's latency (the latency faults); the other faults
+			// answer at once.
+			ctx, cancel := context.WithCancel(t.Context())
+			type result struct {
+				ack broker.Ack
+				err error
+			}
+			done := make(chan result, 1)
+			go func() { ack, err := e.b.PlaceOrder(ctx, req); done <- result{ack, err} }()
+			var r result
+			select {
+			case r = <-done:
+			case <-waiters(t, serverClock):
+				cancel()
+				r = <-done
+			}
 			cancel()
+			ack, err := r.ack, r.err
 			if tt.firstKind == "" && err != nil || tt.firstKind != "" && !errors.Is(err, tt.firstKind) {
 				t.Fatalf("first PlaceOrder: ack %+v, err %v; want kind %q", ack, err, tt.firstKind)
 			}
