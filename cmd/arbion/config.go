@@ -84,7 +84,7 @@ func (o *common) register(fs *flag.FlagSet) {
 func (c *cli) newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("arbion "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // a mistake is reported once, by finish
-	fs.Usage = func() {} // -h is answered by parse, on stdout
+	fs.Usage = func() {}     // -h is answered by parse, on stdout
 	return fs
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -32,6 +34,24 @@ const defaultCoinbaseRedirect = "http://127.0.0.1:8183/callback"
 
 // Coinbase's OAuth2 host (the API host is coinbase.DefaultBaseURL).
 const coinbaseLoginURL = "https://login.coinbase.com"
+
+// emulatorRate is the client-side rate (per second) against an emulator.
+const emulatorRate = 1000
+
+// unlimited reports whether the client-side rate limits are lifted: only
+// with ARBION_EMULATOR_RATE=1 and a loopback base URL, since those limits
+// keep a real account within its broker's quotas.
+func (c *cli) unlimited(s settings) bool {
+	if c.env("ARBION_EMULATOR_RATE") != "1" || s.baseURL == "" {
+		return false
+	}
+	u, err := url.Parse(s.baseURL)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())
+}
 
 // tokenStore opens the encrypted token file of the data directory under the
 // key from ARBION_TOKEN_KEY or ARBION_TOKEN_KEY_FILE.
@@ -110,8 +130,11 @@ func (c *cli) connectSchwab(s settings, store *auth.FileStore) (*account, error)
 	if err != nil {
 		return nil, err
 	}
-	b, err := schwab.New(schwab.Config{AccountNumber: s.account, Tokens: src, BaseURL: s.baseURL,
-		AppSecret: c.env("ARBION_SCHWAB_APP_SECRET")})
+	cfg := schwab.Config{AccountNumber: s.account, Tokens: src, BaseURL: s.baseURL, AppSecret: c.env("ARBION_SCHWAB_APP_SECRET")}
+	if c.unlimited(s) {
+		cfg.RequestsPerMinute, cfg.OrderRequestsPerMinute = -1, -1
+	}
+	b, err := schwab.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +210,9 @@ func (c *cli) connectCoinbase(s settings, store *auth.FileStore) (*account, erro
 		}
 		cfg.OAuth, cfg.RetailPortfolioID = src, s.account
 	}
+	if c.unlimited(s) {
+		cfg.RequestsPerSecond = emulatorRate
+	}
 	b, err := coinbase.New(cfg)
 	if err != nil {
 		return nil, err
@@ -203,6 +229,9 @@ func (c *cli) etradeConfig(s settings, store *auth.FileStore) (etrade.Config, er
 		return etrade.Config{}, fmt.Errorf("set ARBION_ETRADE_CONSUMER_KEY and ARBION_ETRADE_CONSUMER_SECRET to your E*TRADE application's key: %w", errors.ErrConfiguration)
 	}
 	cfg := etrade.Config{ConsumerKey: key, ConsumerSecret: secret, AccountIDKey: s.account, Store: store, Sandbox: s.sandbox}
+	if c.unlimited(s) {
+		cfg.AccountsPerSecond, cfg.OrdersPerSecond, cfg.MarketPerSecond = emulatorRate, emulatorRate, emulatorRate
+	}
 	if s.baseURL != "" {
 		cfg.APIURL, cfg.OAuthURL, cfg.AuthorizeURL = s.baseURL, s.baseURL, s.baseURL+"/e/t/etws/authorize"
 	}

@@ -63,7 +63,7 @@ func (c *cli) pasteFlow(lc auth.LoginConfig) (auth.Token, error) {
 	fmt.Fprintln(c.stdout, "Open this URL in a browser, log in, then paste the URL the browser lands on")
 	fmt.Fprintln(c.stdout, "(the page may fail to load: its address is what counts):")
 	fmt.Fprintln(c.stdout, flow.AuthURL())
-	fmt.Fprint(c.stdout, "> ")
+	fmt.Fprint(c.stderr, "> ")
 	line, err := c.readLine()
 	if err != nil || line == "" {
 		return auth.Token{}, usagef("no redirect URL pasted: nothing was saved")
@@ -146,7 +146,7 @@ func (c *cli) loginEtrade(s settings, store *auth.FileStore) error {
 	}
 	fmt.Fprintln(c.stdout, "Open this URL in a browser, approve the application, and type the verification code it shows:")
 	fmt.Fprintln(c.stdout, authURL)
-	fmt.Fprint(c.stdout, "verification code: ")
+	fmt.Fprint(c.stderr, "verification code: ")
 	code, err := c.readLine()
 	if err != nil || code == "" {
 		return usagef("no verification code typed")

@@ -14,6 +14,7 @@ import (
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/coinbase"
 	"github.com/arbiontrader/arbion/errors"
+	"github.com/shopspring/decimal"
 )
 
 // emit prints v as JSON (--json) or as the table that table writes.
@@ -141,7 +142,7 @@ func (c *cli) positions(args []string) error {
 	return c.emit(s, ps, func(w io.Writer) {
 		fmt.Fprintln(w, "SYMBOL\tASSET\tQUANTITY\tAVG COST")
 		for _, p := range ps {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Instrument.Symbol, p.Instrument.AssetClass, p.Quantity, p.AvgCost)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Instrument.Symbol, p.Instrument.AssetClass, p.Quantity, money(p.AvgCost))
 		}
 	})
 }
@@ -170,7 +171,7 @@ func (c *cli) quote(args []string) error {
 	if err := c.emit(s, qs, func(w io.Writer) {
 		fmt.Fprintln(w, "SYMBOL\tBID\tASK\tLAST\tTIME")
 		for _, q := range qs {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", q.Symbol, q.Bid, q.Ask, q.Last, stamp(q.Time))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", q.Symbol, money(q.Bid), money(q.Ask), money(q.Last), stamp(q.Time))
 		}
 	}); err != nil {
 		return err
@@ -268,4 +269,12 @@ func sortedKeys(m map[string]int) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// money prints a price with at least cents ("230.00", "132.3047").
+func money(d decimal.Decimal) string {
+	if d.Exponent() >= -2 {
+		return d.StringFixed(2)
+	}
+	return d.String()
 }

@@ -157,7 +157,8 @@ settings come from flags, then the environment, then the config file
 $ARBION_CONFIG_DIR/config.json (default: the user config directory + /arbion):
   ARBION_BROKER, ARBION_ACCOUNT, ARBION_BASE_URL, ARBION_REDIRECT_URL,
   ARBION_DATA_DIR (tokens.enc and orders.db; default ~/.local/share/arbion),
-  ARBION_ETRADE_SANDBOX=1.
+  ARBION_ETRADE_SANDBOX=1, ARBION_EMULATOR_RATE=1 (lift the client-side rate limits;
+  only for a loopback base URL, i.e. an emulator).
   {"broker":"schwab","schwab":{"account":"12345678"},"etrade":{"account":"...","sandbox":true}}
 
 secrets come only from the environment or files, never from flags or the config file:

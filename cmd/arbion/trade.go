@@ -218,10 +218,10 @@ func describe(r broker.OrderRequest) string {
 
 // confirm asks a yes/no question on stdout; anything but y/yes is no.
 func (c *cli) confirm(question string) error {
-	fmt.Fprintf(c.stdout, "%s [y/N] ", question)
+	fmt.Fprintf(c.stderr, "%s [y/N] ", question) // stdout is for the result (--json)
 	answer, err := c.readLine()
 	if err != nil {
-		fmt.Fprintln(c.stdout)
+		fmt.Fprintln(c.stderr)
 	}
 	switch strings.ToLower(answer) {
 	case "y", "yes":
@@ -256,9 +256,9 @@ func (c *cli) previewOrder(s settings, a *account, req broker.OrderRequest) (boo
 	}{req, p}
 	if err := c.emit(s, out, func(w io.Writer) {
 		fmt.Fprintf(w, "order:\t%s\n", describe(req))
-		fmt.Fprintf(w, "commission:\t%s\n", p.Commission)
-		fmt.Fprintf(w, "fees:\t%s\n", p.Fees)
-		fmt.Fprintf(w, "total:\t%s\n", p.Total)
+		fmt.Fprintf(w, "commission:\t%s\n", money(p.Commission))
+		fmt.Fprintf(w, "fees:\t%s\n", money(p.Fees))
+		fmt.Fprintf(w, "total:\t%s\n", money(p.Total))
 		for _, m := range p.Warnings {
 			fmt.Fprintf(w, "warning:\t%s\n", m)
 		}
@@ -546,18 +546,14 @@ func (c *cli) settle(bk *book) ([]string, error) {
 	if len(open) == 0 {
 		return nil, nil
 	}
-	rep, err := bk.Reconcile(c.ctx)
-	if err != nil && rep.Checked == 0 {
-		return nil, err
-	}
+	rep, recErr := bk.Reconcile(c.ctx)
 	if rep.Resolved > 0 {
 		fmt.Fprintf(c.stderr, "settled %d order(s) whose answer had been lost: found at the broker, not resent\n", rep.Resolved)
 	}
 	if rep.NeverPlaced > 0 {
 		fmt.Fprintf(c.stderr, "%d order(s) whose answer had been lost were never placed (now rejected); place them again if you still want them\n", rep.NeverPlaced)
 	}
-	open, err = bk.Open(c.ctx)
-	if err != nil {
+	if open, err = bk.Open(c.ctx); err != nil {
 		return nil, err
 	}
 	var ids []string
@@ -567,6 +563,15 @@ func (c *cli) settle(bk *book) ([]string, error) {
 			fmt.Fprintf(c.stderr, "unsettled: local %s (%s), sent %s: not found at the broker yet; run 'arbion orders' again later\n",
 				o.LocalID, describe(o.Request()), stamp(o.CreatedAt))
 		}
+	}
+	switch {
+	case recErr != nil && len(ids) > 0:
+		return ids, &errors.OrderError{Op: "settle", LocalID: strings.Join(ids, ","), Kind: errors.ErrOutcomeUnknown,
+			Reason: "the broker could not be asked about the orders whose answer was lost", Err: recErr}
+	case recErr != nil && rep.Checked == 0:
+		return ids, recErr
+	case recErr != nil:
+		fmt.Fprintf(c.stderr, "warning: some orders could not be brought up to date: %v\n", recErr)
 	}
 	return ids, nil
 }
@@ -597,7 +602,7 @@ func dash(d decimal.Decimal) string {
 	if d.IsZero() {
 		return "-"
 	}
-	return d.String()
+	return money(d)
 }
 
 func (c *cli) order(args []string) error {
