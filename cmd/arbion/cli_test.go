@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/auth"
+	"github.com/arbiontrader/arbion/backtest"
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/schwab/schwabtest"
 	"github.com/google/go-cmp/cmp"
@@ -404,5 +405,66 @@ func TestBarsNotSupported(t *testing.T) {
 	r := w.run("", "bars", "AAPL", "--interval", "1d", "--from", "2026-01-02", "--to", "2026-02-02")
 	if r.code != exitError || !strings.Contains(r.stderr, "no price history") {
 		t.Errorf("bars: %v", r)
+	}
+}
+
+// TestBacktest replays a small generated series: the report is printed,
+// parsed back with --json, and the picture written.
+func TestBacktest(t *testing.T) {
+	dir := t.TempDir()
+	var csv strings.Builder
+	csv.WriteString("time,open,high,low,close,volume\n")
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 200 {
+		// a slow zigzag, so that the averages cross both ways
+		p := decimal.NewFromInt(int64(100 + (i%50)*2 - (i%100/50)*((i%50)*4)))
+		csv.WriteString(start.AddDate(0, 0, i).Format(time.RFC3339) + "," + p.String() + "," + p.Add(decimal.NewFromInt(1)).String() + "," +
+			p.Sub(decimal.NewFromInt(1)).String() + "," + p.String() + ",100000\n")
+	}
+	path := filepath.Join(dir, "bars.csv")
+	if err := os.WriteFile(path, []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, schwabName)
+	png := filepath.Join(dir, "equity.png")
+	r := w.must("backtest", "--csv", path, "--symbol", "ZIG", "--fast", "3", "--slow", "8", "--png", png)
+	if !strings.Contains(r.stdout, "buy and hold") || !strings.Contains(r.stdout, "trades") {
+		t.Errorf("report:\n%v", r)
+	}
+	pic, err := os.ReadFile(png)
+	if err != nil || !bytes.HasPrefix(pic, []byte("\x89PNG")) {
+		t.Errorf("picture: %v, %d bytes", err, len(pic))
+	}
+	var rep backtest.Report
+	mustJSON(t, w.must("backtest", "--csv", path, "--symbol", "ZIG", "--fast", "3", "--slow", "8", "--png", "", "--json").stdout, &rep)
+	if rep.Bars != 200 || rep.Symbol != "ZIG" || len(rep.Trades) == 0 {
+		t.Errorf("report: %d bars of %s, %d trades", rep.Bars, rep.Symbol, len(rep.Trades))
+	}
+	if bad := w.run("", "backtest", "--csv", filepath.Join(dir, "missing.csv")); bad.code != exitError {
+		t.Errorf("missing file: %v", bad)
+	}
+	if bad := w.run("", "backtest"); bad.code != exitUsage {
+		t.Errorf("no --csv: %v", bad)
+	}
+}
+
+// TestUntracked: an order placed elsewhere (here: through another data
+// directory, so another order store) is cancelled directly, and replace
+// refuses it.
+func TestUntracked(t *testing.T) {
+	w := newWorld(t, etradeName).ready()
+	rec := lastJSON[recordView](t, w.must("place", "buy", "2", "AAPL", "--limit", "120", "--yes", "--json").stdout)
+	w.env["ARBION_DATA_DIR"] = filepath.Join(t.TempDir(), "elsewhere")
+	w.env["ARBION_TOKEN_KEY"] = w.secret[0]
+	w.login()
+	if r := w.run("", "replace", rec.BrokerOrderID, "--limit", "121", "--yes"); r.code != exitError || !strings.Contains(r.stderr, "not placed with arbion") {
+		t.Errorf("replace of an untracked order: %v", r)
+	}
+	r := w.must("cancel", rec.BrokerOrderID, "--yes")
+	if !strings.Contains(r.stdout, "not tracked") {
+		t.Errorf("cancel: %v", r)
+	}
+	if n := w.ordersSent(); n != 1 {
+		t.Errorf("%d orders at the broker, want 1", n)
 	}
 }

@@ -80,9 +80,7 @@ func tokenPath(s settings) string {
 // account is a connection to one account.
 type account struct {
 	broker.Broker
-	key    string // the account's key in the order store: broker/account
-	store  *auth.FileStore
-	etrade *etrade.Broker // for logout
+	key string // the account's key in the order store: broker/account
 }
 
 // connect builds the adapter for the settings, with its tokens from the
@@ -138,7 +136,7 @@ func (c *cli) connectSchwab(s settings, store *auth.FileStore) (*account, error)
 	if err != nil {
 		return nil, err
 	}
-	return &account{Broker: b, key: "schwab/" + s.account, store: store}, nil
+	return &account{Broker: b, key: "schwab/" + s.account}, nil
 }
 
 // cdpKey is a Coinbase CDP API key file as downloaded from the portal.
@@ -217,7 +215,7 @@ func (c *cli) connectCoinbase(s settings, store *auth.FileStore) (*account, erro
 	if err != nil {
 		return nil, err
 	}
-	return &account{Broker: b, key: "coinbase/" + first(s.account, cfg.Credentials.KeyName, "oauth"), store: store}, nil
+	return &account{Broker: b, key: "coinbase/" + first(s.account, cfg.Credentials.KeyName, "oauth")}, nil
 }
 
 func (c *cli) etradeConfig(s settings, store *auth.FileStore) (etrade.Config, error) {
@@ -247,5 +245,5 @@ func (c *cli) connectEtrade(s settings, store *auth.FileStore) (*account, error)
 	if err != nil {
 		return nil, err
 	}
-	return &account{Broker: b, key: "etrade/" + s.account, store: store, etrade: b}, nil
+	return &account{Broker: b, key: "etrade/" + s.account}, nil
 }

@@ -54,6 +54,7 @@ func commands() []command {
 		{"replace", "ID", "replace a working order placed with arbion (asks unless --yes)", (*cli).replace},
 		{"stream", "orders|quotes [SYM...]", "tail a stream until Ctrl-C, where the broker streams", (*cli).stream},
 		{"health", "", "the adapter's health for the configured account", (*cli).health},
+		{"backtest", "--csv FILE", "replay bars through paper, the tracker, risk and stops; report and picture", (*cli).backtestCmd},
 		{"emulator", "schwab|coinbase|etrade", "serve a broker emulator on loopback until Ctrl-C", (*cli).emulator},
 	}
 }
