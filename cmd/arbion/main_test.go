@@ -40,7 +40,7 @@ const (
 // world is one test's broker emulator and the CLI's environment pointed at
 // it, with its own data and config directories.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	broker string
 	env    map[string]string
 	schwab *schwabtest.Server
@@ -49,7 +49,7 @@ type world struct {
 	secret []string // every secret the world knows; see assertNoSecret
 }
 
-func newWorld(t *testing.T, broker string) *world {
+func newWorld(t testing.TB, broker string) *world {
 	t.Helper()
 	key := make([]byte, auth.KeySize)
 	_, _ = rand.Read(key)
