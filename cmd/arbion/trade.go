@@ -322,12 +322,32 @@ func (c *cli) place(args []string) error {
 	}
 	defer bk.close(c)
 	rec, err := bk.Submit(c.ctx, order.Request{OrderRequest: req})
+	if err == nil {
+		rec = c.refresh(bk, a, rec)
+	}
 	if rec.LocalID != "" {
 		if perr := c.printRecord(s, "placed", rec); err == nil {
 			err = perr
 		}
 	}
 	return err
+}
+
+// refresh reads an acknowledged order once, so that the status printed is
+// the broker's (an acknowledgement without a status leaves it pending new).
+// A failed read changes nothing: the record is printed as it is.
+func (c *cli) refresh(bk *book, a *account, rec order.Order) order.Order {
+	if rec.BrokerOrderID == "" || rec.Status != broker.StatusPendingNew {
+		return rec
+	}
+	snap, err := a.GetOrder(c.ctx, rec.BrokerOrderID)
+	if err != nil {
+		return rec
+	}
+	if now, err := bk.Apply(c.ctx, order.Event{Kind: order.EventStatusReport, LocalID: rec.LocalID, Snapshot: snap}); err == nil {
+		return now
+	}
+	return rec
 }
 
 // recordView is a tracked order as printed.
@@ -470,6 +490,7 @@ func (c *cli) replace(args []string) error {
 	if err != nil {
 		return err
 	}
+	nrec = c.refresh(bk, a, nrec)
 	return c.printRecord(s, "replaced", nrec)
 }
 
