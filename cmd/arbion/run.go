@@ -123,6 +123,16 @@ func hint(err error) string {
 		return "This broker (or its adapter) does not offer it; nothing was sent."
 	case errors.Is(err, errors.ErrRateLimited):
 		return "The broker's rate limit was hit; wait a moment and try again."
+	case errors.Is(err, errors.ErrOrderNotFound):
+		return "Check the id with 'arbion orders' (open) or 'arbion orders --since DATE' (history)."
+	case errors.Is(err, errors.ErrOrderNotCancelable):
+		return "The order is no longer working (filled, cancelled or expired): 'arbion order ID' shows it."
+	case errors.Is(err, errors.ErrInsufficientFunds):
+		return "Not enough cash, buying power or shares: 'arbion balances' and 'arbion positions' show what there is."
+	case errors.Is(err, errors.ErrMarketClosed):
+		return "The market is closed: use --tif gtc, or --extended where the broker trades extended hours."
+	case errors.Is(err, errors.ErrBrokerUnavailable), errors.Is(err, errors.ErrNetwork), errors.Is(err, errors.ErrTimeout):
+		return "The broker could not be reached or is down; nothing was changed. Try again in a moment."
 	case errors.Is(err, errors.ErrUnsettledTwin):
 		return "An identical order is still unsettled: run 'arbion orders' to settle it before placing it again."
 	}
