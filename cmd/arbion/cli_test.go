@@ -91,6 +91,11 @@ func TestLoginCoinbaseKeyFile(t *testing.T) {
 		t.Errorf("login said:\n%v", r)
 	}
 	w.must("balances") // from the stored key, without the file
+
+	// A key file needs no token file, hence no token key.
+	w.env["ARBION_COINBASE_KEY_FILE"] = keyFile
+	delete(w.env, "ARBION_TOKEN_KEY")
+	w.must("positions")
 }
 
 // TestReadsGolden prints every read command's table for each broker.

@@ -86,6 +86,9 @@ type account struct {
 // connect builds the adapter for the settings, with its tokens from the
 // store. Nothing is sent yet.
 func (c *cli) connect(s settings) (*account, error) {
+	if s.broker == coinbaseName && s.keyFile != "" {
+		return c.connectCoinbase(s, nil) // a CDP key file needs no token file
+	}
 	store, err := c.tokenStore(s)
 	if err != nil {
 		return nil, err
@@ -178,15 +181,19 @@ func (c *cli) coinbaseOAuth(s settings) (*oauth2.Config, error) {
 }
 
 // connectCoinbase uses, in this order: the CDP key file named by the
-// settings, the CDP key stored by `arbion login coinbase --key-file`, or the
-// OAuth login.
+// settings (store may then be nil), the CDP key stored by `arbion login
+// coinbase --key-file`, or the OAuth login.
 func (c *cli) connectCoinbase(s settings, store *auth.FileStore) (*account, error) {
 	cfg := coinbase.Config{BaseURL: s.baseURL}
-	switch tok, err := store.Load(c.ctx, coinbaseCDPKey); {
-	case s.keyFile != "":
-		if cfg.Credentials, err = readCDPKey(s.keyFile); err != nil {
+	if s.keyFile != "" {
+		creds, err := readCDPKey(s.keyFile)
+		if err != nil {
 			return nil, err
 		}
+		cfg.Credentials = creds
+		return c.newCoinbase(s, cfg)
+	}
+	switch tok, err := store.Load(c.ctx, coinbaseCDPKey); {
 	case err == nil:
 		cfg.Credentials = coinbase.Credentials{KeyName: tok.Extra["key_name"], PrivateKey: tok.Secret}
 	case !errors.Is(err, auth.ErrNoToken):
@@ -208,6 +215,10 @@ func (c *cli) connectCoinbase(s settings, store *auth.FileStore) (*account, erro
 		}
 		cfg.OAuth, cfg.RetailPortfolioID = src, s.account
 	}
+	return c.newCoinbase(s, cfg)
+}
+
+func (c *cli) newCoinbase(s settings, cfg coinbase.Config) (*account, error) {
 	if c.unlimited(s) {
 		cfg.RequestsPerSecond = emulatorRate
 	}

@@ -326,7 +326,14 @@ func (c *cli) place(args []string) error {
 		rec = c.refresh(bk, a, rec)
 	}
 	if rec.LocalID != "" {
-		if perr := c.printRecord(s, "placed", rec); err == nil {
+		verb := "placed"
+		switch {
+		case rec.OutcomeUnknown:
+			verb = "sent"
+		case err != nil:
+			verb = "refused"
+		}
+		if perr := c.printRecord(s, verb, rec); err == nil {
 			err = perr
 		}
 	}
