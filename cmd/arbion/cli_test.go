@@ -395,33 +395,50 @@ func TestEmulatorCommand(t *testing.T) {
 	}
 }
 
-// TestEmulatorServes points the CLI at `arbion emulator coinbase` through
-// its printed URL and key file.
+// TestEmulatorServes points the CLI at `arbion emulator` through the URL
+// and credentials it printed: Coinbase with its key file; Schwab with a
+// login through the served authorize page and an order, whose Location
+// header names the served address.
 func TestEmulatorServes(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	keyFile := filepath.Join(t.TempDir(), "cdp.json")
-	found := make(chan string, 1)
-	out := &lineWatch{match: regexp.MustCompile(`^base URL:\s+http://\S+$`), found: found}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"emulator", "coinbase", "--key-out", keyFile}, strings.NewReader(""), out, &bytes.Buffer{}, func(string) string { return "" })
-	}()
-	var base string
-	select {
-	case l := <-found:
-		base = strings.Fields(l)[2]
-	case code := <-done:
-		t.Fatalf("emulator exited %d:\n%s", code, out.String())
-	}
-	w := newWorld(t, coinbaseName)
-	w.env["ARBION_BASE_URL"], w.env["ARBION_COINBASE_KEY_FILE"] = base, keyFile
-	if r := w.must("quote", "BTC-USD"); !strings.Contains(r.stdout, "BTC-USD") {
-		t.Errorf("quote through the served emulator: %v", r)
-	}
-	cancel()
-	if code := <-done; code != exitOK {
-		t.Errorf("emulator exit %d", code)
+	for _, name := range []string{coinbaseName, schwabName} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			keyFile := filepath.Join(t.TempDir(), "cdp.json")
+			found := make(chan string, 1)
+			out := &lineWatch{match: regexp.MustCompile(`^base URL:\s+http://\S+$`), found: found}
+			done := make(chan int, 1)
+			go func() {
+				done <- run(ctx, []string{"emulator", name, "--key-out", keyFile}, strings.NewReader(""), out, &bytes.Buffer{}, func(string) string { return "" })
+			}()
+			var base string
+			select {
+			case l := <-found:
+				base = strings.Fields(l)[2]
+			case code := <-done:
+				t.Fatalf("emulator exited %d:\n%s", code, out.String())
+			}
+			w := newWorld(t, name)
+			w.env["ARBION_BASE_URL"] = base
+			if name == coinbaseName {
+				w.env["ARBION_COINBASE_KEY_FILE"] = keyFile
+				if r := w.must("quote", "BTC-USD"); !strings.Contains(r.stdout, "BTC-USD") {
+					t.Errorf("quote through the served emulator: %v", r)
+				}
+			} else {
+				w.env["ARBION_SCHWAB_APP_SECRET"] = "test-app-secret"
+				w.schwab = nil
+				w.login()
+				rec := lastJSON[recordView](t, w.must("place", "buy", "1", "AAPL", "--limit", "100", "--yes", "--json").stdout)
+				if rec.BrokerOrderID == "" || rec.Status != broker.StatusNew {
+					t.Errorf("place through the served emulator: %+v", rec)
+				}
+			}
+			cancel()
+			if code := <-done; code != exitOK {
+				t.Errorf("emulator exit %d", code)
+			}
+		})
 	}
 }
 
