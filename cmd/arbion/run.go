@@ -170,7 +170,11 @@ $ARBION_CONFIG_DIR/config.json (default: the user config directory + /arbion):
   ARBION_DATA_DIR (tokens.enc and orders.db; default ~/.local/share/arbion),
   ARBION_ETRADE_SANDBOX=1, ARBION_EMULATOR_RATE=1 (lift the client-side rate limits;
   only for a loopback base URL, i.e. an emulator).
-  {"broker":"schwab","schwab":{"account":"12345678"},"etrade":{"account":"...","sandbox":true}}
+  config.json holds settings only (a field it does not know, such as a secret, is refused):
+  {"broker":"schwab","data_dir":"...",
+   "schwab":{"account":"12345678","base_url":"...","redirect_url":"..."},
+   "coinbase":{"key_file":"/path/to/cdp_api_key.json","account":"portfolio uuid (OAuth)"},
+   "etrade":{"account":"accountIdKey","sandbox":true}}
 
 secrets come only from the environment or files, never from flags or the config file:
   ARBION_TOKEN_KEY or ARBION_TOKEN_KEY_FILE   the token file's key: base64 of 32 bytes,
