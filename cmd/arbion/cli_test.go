@@ -138,6 +138,26 @@ func TestJSON(t *testing.T) {
 	if len(qs) != 1 || qs[0].Symbol != "AAPL" || !qs[0].Bid.Equal(d("229.98")) {
 		t.Errorf("quote --json = %+v", qs)
 	}
+	var bal struct {
+		Account broker.Account `json:"account"`
+	}
+	mustJSON(t, w.must("balances", "--json").stdout, &bal)
+	if bal.Account.ID != "12345678" || !bal.Account.Cash.Equal(d("1000000")) {
+		t.Errorf("balances --json = %+v", bal)
+	}
+	var accts []struct{ Broker, Account, Currency string }
+	mustJSON(t, w.must("accounts", "--json").stdout, &accts)
+	if len(accts) != 1 || accts[0].Broker != "schwab" || accts[0].Account != "12345678" || accts[0].Currency != "USD" {
+		t.Errorf("accounts --json = %+v", accts)
+	}
+	var h struct {
+		Broker        string `json:"broker"`
+		Authenticated bool   `json:"authenticated"`
+	}
+	mustJSON(t, w.must("health", "--json").stdout, &h)
+	if h.Broker != "schwab" || !h.Authenticated {
+		t.Errorf("health --json = %+v", h)
+	}
 	placed := lastJSON[recordView](t, w.must("place", "buy", "3", "AAPL", "--limit", "200", "--yes", "--json").stdout)
 	if placed.Symbol != "AAPL" || placed.BrokerOrderID == "" || !placed.Quantity.Equal(d("3")) {
 		t.Errorf("place --json = %+v", placed)
