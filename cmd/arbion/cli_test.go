@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -65,6 +66,12 @@ func TestLogin(t *testing.T) {
 			if !strings.Contains(r.stdout, "logged in to "+name) {
 				t.Errorf("login said:\n%v", r)
 			}
+			wantInURL := map[string][]string{schwabName: {"state="}, coinbaseName: {"state=", "code_challenge_method=S256"}, etradeName: {"token="}}[name]
+			for _, want := range wantInURL {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("the authorization URL lacks %q:\n%s", want, r.stdout)
+				}
+			}
 			w.must("positions")
 			raw, err := os.ReadFile(filepath.Join(w.env["ARBION_DATA_DIR"], "tokens.enc"))
 			if err != nil {
@@ -77,6 +84,39 @@ func TestLogin(t *testing.T) {
 			}
 			if r := w.run("", "positions"); r.code != exitError || !strings.Contains(r.stderr, "arbion login "+name) {
 				t.Errorf("after logout: %v", r)
+			}
+		})
+	}
+}
+
+// TestLoginStateChecked: a redirect whose state is not the login's (CSRF)
+// or an E*TRADE code that is wrong is refused, and no token is saved.
+func TestLoginStateChecked(t *testing.T) {
+	for _, name := range brokers {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, name)
+			if name == coinbaseName {
+				delete(w.env, "ARBION_COINBASE_KEY_FILE")
+				w.env["ARBION_ACCOUNT"] = w.cb.Portfolio()
+			}
+			w.tamper = func(s string) string {
+				if name == etradeName {
+					return "WRONG99"
+				}
+				u, err := url.Parse(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				q := u.Query()
+				q.Set("state", "forged-state-value")
+				u.RawQuery = q.Encode()
+				return u.String()
+			}
+			if r := w.tryLogin(); r.code != exitError {
+				t.Errorf("a forged answer was accepted: %v", r)
+			}
+			if r := w.run("", "positions"); r.code != exitError || !strings.Contains(r.stderr, "arbion login "+name) {
+				t.Errorf("after the refused login: %v", r)
 			}
 		})
 	}

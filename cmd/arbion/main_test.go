@@ -47,6 +47,8 @@ type world struct {
 	cb     *coinbasetest.Server
 	et     *etradetest.Server
 	secret []string // every secret the world knows; see assertNoSecret
+	// tamper, when set, changes what the user pastes back at login.
+	tamper func(string) string
 }
 
 func newWorld(t testing.TB, broker string) *world {
@@ -166,9 +168,9 @@ func (w *world) assertNoSecret(s string) {
 	}
 }
 
-// login runs `arbion login BROKER` as a user would: it reads the URL the CLI
+// tryLogin runs `arbion login BROKER` as a user would: it reads the URL the CLI
 // prints, plays the browser against the emulator, and types the answer.
-func (w *world) login(extra ...string) result {
+func (w *world) tryLogin(extra ...string) result {
 	w.t.Helper()
 	inR, inW := io.Pipe()
 	urls := make(chan string, 1)
@@ -182,6 +184,9 @@ func (w *world) login(extra ...string) result {
 	select {
 	case u := <-urls:
 		answer := w.browse(u)
+		if w.tamper != nil {
+			answer = w.tamper(answer)
+		}
 		if _, err := io.WriteString(inW, answer+"\n"); err != nil {
 			w.t.Fatalf("typing the answer: %v", err)
 		}
@@ -192,7 +197,14 @@ func (w *world) login(extra ...string) result {
 	inW.Close()
 	r := result{code, out.String(), errOut.String()}
 	w.assertNoSecret(r.stdout + r.stderr)
-	if code != exitOK {
+	return r
+}
+
+// login logs in and fails the test unless it succeeds.
+func (w *world) login(extra ...string) result {
+	w.t.Helper()
+	r := w.tryLogin(extra...)
+	if r.code != exitOK {
 		w.t.Fatalf("login: %v", r)
 	}
 	return r
