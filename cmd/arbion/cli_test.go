@@ -393,7 +393,8 @@ func TestLostAnswer(t *testing.T) {
 				down.Store(true)
 				w.schwab.SetFaultFunc(schwabtest.RouteList, func(*http.Request) *schwabtest.Fault {
 					if down.Load() {
-						return &schwabtest.Fault{Kind: schwabtest.FaultServerError, Status: 503}
+						// a refusal, not an outage: not retried, so the test need not wait out a backoff
+						return &schwabtest.Fault{Kind: schwabtest.FaultServerError, Status: 400}
 					}
 					return nil
 				})
@@ -525,9 +526,10 @@ func TestBacktest(t *testing.T) {
 	var csv strings.Builder
 	csv.WriteString("time,open,high,low,close,volume\n")
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 200 {
-		// a slow zigzag, so that the averages cross both ways
-		p := decimal.NewFromInt(int64(100 + (i%50)*2 - (i%100/50)*((i%50)*4)))
+	for i := range 80 {
+		// a zigzag of 20 bars, so that the averages cross both ways
+		k := int64(i % 20)
+		p := decimal.NewFromInt(100 + 2*min(k, 20-k))
 		csv.WriteString(start.AddDate(0, 0, i).Format(time.RFC3339) + "," + p.String() + "," + p.Add(decimal.NewFromInt(1)).String() + "," +
 			p.Sub(decimal.NewFromInt(1)).String() + "," + p.String() + ",100000\n")
 	}
@@ -547,7 +549,7 @@ func TestBacktest(t *testing.T) {
 	}
 	var rep backtest.Report
 	mustJSON(t, w.must("backtest", "--csv", path, "--symbol", "ZIG", "--fast", "3", "--slow", "8", "--png", "", "--json").stdout, &rep)
-	if rep.Bars != 200 || rep.Symbol != "ZIG" || len(rep.Trades) == 0 {
+	if rep.Bars != 80 || rep.Symbol != "ZIG" || len(rep.Trades) == 0 {
 		t.Errorf("report: %d bars of %s, %d trades", rep.Bars, rep.Symbol, len(rep.Trades))
 	}
 	if bad := w.run("", "backtest", "--csv", filepath.Join(dir, "missing.csv")); bad.code != exitError {
