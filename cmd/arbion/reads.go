@@ -248,7 +248,7 @@ func (c *cli) bars(args []string) error {
 	return c.emit(s, bars, func(w io.Writer) {
 		fmt.Fprintln(w, "START\tOPEN\tHIGH\tLOW\tCLOSE\tVOLUME")
 		for _, b := range bars {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", stamp(b.Start), b.Open, b.High, b.Low, b.Close, b.Volume)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", stamp(b.Start), money(b.Open), money(b.High), money(b.Low), money(b.Close), b.Volume)
 		}
 	})
 }
