@@ -143,6 +143,8 @@ type Config struct {
 	// listing per holding on every Positions call. Off: AvgCost is zero
 	// (Coinbase reports no cost basis).
 	CostBasisFromFills bool
+	// Stream tunes the WebSocket order and quote streams.
+	Stream StreamConfig
 	// Retry is the retry policy of idempotent requests (reads, cancels,
 	// creates carrying a client_order_id); the zero value means the
 	// defaults documented on retry.Policy.
@@ -181,8 +183,8 @@ func (c Config) LogValue() slog.Value {
 }
 
 // Broker is one Coinbase Advanced Trade portfolio. It implements
-// broker.Broker, broker.OrderFinder, broker.OrderLister, broker.OrderChecker
-// and broker.HealthReporter, and is safe
+// broker.Broker, broker.OrderFinder, broker.OrderLister, broker.OrderChecker,
+// broker.HealthReporter, broker.OrderStreamer and broker.QuoteStreamer, and is safe
 // for concurrent use.
 type Broker struct {
 	cfg      Config
@@ -194,6 +196,8 @@ type Broker struct {
 	logger   *slog.Logger
 
 	offset atomic.Int64 // Coinbase's clock minus ours, in nanoseconds (SyncClock)
+
+	streams streamHubs
 
 	mu            sync.Mutex
 	reachable     bool
@@ -267,6 +271,9 @@ func (c *Config) applyDefaults() error {
 	if c.QuoteCurrency == "" {
 		c.QuoteCurrency = "USD"
 	}
+	if err := c.Stream.applyDefaults(); err != nil {
+		return err
+	}
 	setDefault(&c.RequestsPerSecond, DefaultRequestsPerSecond)
 	setDefault(&c.QuoteBatchSize, DefaultQuoteBatchSize)
 	setDefault(&c.OrdersPageSize, DefaultOrdersPageSize)
@@ -310,6 +317,8 @@ func (b *Broker) Capabilities() broker.Capabilities {
 		QuoteBatchSize: b.cfg.QuoteBatchSize,
 		AssetClasses:   []broker.AssetClass{broker.Crypto},
 		BarIntervals:   candleIntervals(),
+		OrderStream:    b.signer != nil, // the user channel needs a CDP key's JWT
+		QuoteStream:    true,
 	}
 }
 

@@ -213,7 +213,7 @@ type jwtClaims struct {
 	Iss string `json:"iss"`
 	Nbf int64  `json:"nbf"`
 	Exp int64  `json:"exp"`
-	URI string `json:"uri"`
+	URI string `json:"uri,omitempty"` // absent on WebSocket tokens
 }
 
 // requestURI is the uri claim: upper-case method, one space, host (with
@@ -227,6 +227,16 @@ func requestURI(method, host, escapedPath string) string {
 
 // sign returns a fresh token for one request. Every call has its own nonce.
 func (s *jwtSigner) sign(method, host, escapedPath string) (string, error) {
+	return s.signURI(requestURI(method, host, escapedPath))
+}
+
+// signStream returns a fresh token for one WebSocket subscribe or
+// unsubscribe message: the same claims without uri, which Coinbase's
+// WebSocket refuses.
+func (s *jwtSigner) signStream() (string, error) { return s.signURI("") }
+
+// signURI signs the claim set with uri (omitted when empty).
+func (s *jwtSigner) signURI(uri string) (string, error) {
 	var nonce [32]byte
 	if _, err := io.ReadFull(s.random, nonce[:]); err != nil {
 		return "", fmt.Errorf("coinbase: jwt nonce: %w", err)
@@ -237,8 +247,7 @@ func (s *jwtSigner) sign(method, host, escapedPath string) (string, error) {
 		return "", err
 	}
 	claims, err := json.Marshal(jwtClaims{
-		Sub: s.keyName, Iss: "cdp", Nbf: now, Exp: now + int64(tokenLifetime/time.Second),
-		URI: requestURI(method, host, escapedPath),
+		Sub: s.keyName, Iss: "cdp", Nbf: now, Exp: now + int64(tokenLifetime/time.Second), URI: uri,
 	})
 	if err != nil {
 		return "", err

@@ -96,6 +96,7 @@ func (s *Server) SetQuote(productID string, bid, ask, last decimal.Decimal) erro
 		return fmt.Errorf("coinbasetest: unknown product %s", productID)
 	}
 	p.Bid, p.Ask, p.Last = bid, ask, last
+	s.publishTicker(p)
 	return nil
 }
 
@@ -247,6 +248,7 @@ func (s *Server) Fill(orderID string, size, price decimal.Decimal) error {
 		o.triggerStatus = "STOP_TRIGGERED"
 	}
 	s.execute(o, size, price, s.cfg.MakerFeeRate, "MAKER")
+	s.publishLocked()
 	return nil
 }
 
@@ -260,6 +262,7 @@ func (s *Server) Expire(orderID string) error {
 		return fmt.Errorf("coinbasetest: no open order %s", orderID)
 	}
 	s.close(o, "EXPIRED", "Order expired")
+	s.publishLocked()
 	return nil
 }
 
@@ -273,6 +276,7 @@ func (s *Server) SetStatus(orderID, status string) error {
 		return fmt.Errorf("coinbasetest: no order %s", orderID)
 	}
 	o.status = status
+	s.publishLocked()
 	return nil
 }
 
@@ -285,6 +289,7 @@ func (s *Server) Settle() {
 			s.close(o, "CANCELLED", "User requested cancel")
 		}
 	}
+	s.publishLocked()
 }
 
 // expireDue expires GTD orders whose end time has passed, and forgets the

@@ -72,6 +72,8 @@ type Config struct {
 	// PrivateRateLimit is the authenticated requests allowed per second per
 	// key (burst the same); 0 disables the limit. Coinbase's is 30.
 	PrivateRateLimit int
+	// Stream tunes the WebSocket endpoints (stream.go).
+	Stream StreamConfig
 }
 
 // Server is a running emulator. Its methods are safe for concurrent use.
@@ -102,6 +104,7 @@ type Server struct {
 	rate      map[string][]time.Time
 	served    int // requests handled, to sweep old nonces now and then
 	candles   candleState
+	ws        streamState
 }
 
 // NewServer starts an emulator on a loopback port with a default market
@@ -138,6 +141,7 @@ func (s *Server) Client() *http.Client { return s.srv.Client() }
 
 // Close shuts the server down and closes every connection.
 func (s *Server) Close() {
+	s.closeStreams()
 	s.srv.CloseClientConnections()
 	s.srv.Close()
 }
@@ -281,6 +285,9 @@ func match(method, path string) (route, map[string]string, bool) {
 func (s *Server) WaitIdle() { s.inflight.Wait() }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveStream(w, r) {
+		return
+	}
 	s.inflight.Add(1)
 	defer s.inflight.Done()
 	body, err := readBody(r)
@@ -313,6 +320,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		GETWithBody: r.Method == http.MethodGet && len(body) > 0}
 	c := &call{r: r, body: body, params: params, rec: rec}
 	resp := s.serveLocked(rt, c, f)
+	s.publishLocked()
 	rec.Status = resp.status
 	s.requests = append(s.requests, *rec)
 	s.mu.Unlock()

@@ -54,6 +54,22 @@ func (s *Server) authenticate(r *http.Request) (*principal, *authError) {
 	if !strings.Contains(token, ".") {
 		return s.authenticateOAuth(token)
 	}
+	return s.verifyJWT(token, func(uri string) *authError {
+		if strings.Contains(uri, "?") {
+			return refuse("uri %q carries a query string", uri)
+		}
+		if want := r.Method + " " + r.Host + r.URL.EscapedPath(); uri != want {
+			return refuse("uri %q does not match the request %q", uri, want)
+		}
+		return nil
+	})
+}
+
+// verifyJWT checks a CDP key JWT (header, claims, signature, nonce, key's
+// portfolio); checkURI judges its uri claim ("" when absent), which REST
+// binds to the request and the WebSocket requires to be absent. It is
+// called with s.mu held.
+func (s *Server) verifyJWT(token string, checkURI func(uri string) *authError) (*principal, *authError) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 || slices.Contains(parts, "") {
 		return nil, refuse("token is not three non-empty segments")
@@ -82,7 +98,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, *authError) {
 	if !ok {
 		return nil, refuse("unknown kid %q", *header.Kid)
 	}
-	claims, aerr := s.checkClaims(raw[1], *header.Kid, r)
+	claims, aerr := s.checkClaims(raw[1], *header.Kid, checkURI)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -107,8 +123,9 @@ func (s *Server) authenticate(r *http.Request) (*principal, *authError) {
 	return &principal{token: claims, key: key, portfolio: portfolio}, nil
 }
 
-// checkClaims decodes and checks sub, iss, nbf, exp, aud and uri.
-func (s *Server) checkClaims(raw []byte, kid string, r *http.Request) (TokenRecord, *authError) {
+// checkClaims decodes and checks sub, iss, nbf, exp and aud, and hands uri
+// to checkURI.
+func (s *Server) checkClaims(raw []byte, kid string, checkURI func(string) *authError) (TokenRecord, *authError) {
 	var c map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return TokenRecord{}, refuse("claims are not a JSON object")
@@ -163,13 +180,7 @@ func (s *Server) checkClaims(raw []byte, kid string, r *http.Request) (TokenReco
 		}
 	}
 	rec.URI, _ = str("uri")
-	if strings.Contains(rec.URI, "?") {
-		return rec, refuse("uri %q carries a query string", rec.URI)
-	}
-	if want := r.Method + " " + r.Host + r.URL.EscapedPath(); rec.URI != want {
-		return rec, refuse("uri %q does not match the request %q", rec.URI, want)
-	}
-	return rec, nil
+	return rec, checkURI(rec.URI)
 }
 
 func verifySignature(key *Key, alg string, input, sig []byte) *authError {
