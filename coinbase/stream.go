@@ -182,6 +182,7 @@ func (b *Broker) StreamQuotes(ctx context.Context, symbols ...string) (broker.Qu
 		h.addWants(q, symbols)
 	})
 	q.h = h
+	h.sendWants() // a hub already connected subscribes what is new; a new one subscribes it all
 	if err := b.startConsumer(ctx, h, f.run, func() { b.leave(h, func() { h.dropWants(q) }) }, f.finished); err != nil {
 		return nil, err
 	}
