@@ -231,9 +231,13 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) bool {
 	s.ws.connects++
 	s.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
+	// Both timers start before any frame is answered, so a test that has
+	// seen an answer knows they are running.
+	cfg := s.cfg.Stream.withDefaults()
+	beat, deadline := s.clock.After(cfg.HeartbeatInterval), s.clock.After(cfg.SubscribeDeadline)
 	var wg sync.WaitGroup
-	wg.Go(func() { conn.writeLoop(ctx) })
-	wg.Go(func() { conn.deadline(ctx) })
+	wg.Go(func() { conn.writeLoop(ctx, beat) })
+	wg.Go(func() { conn.deadline(ctx, deadline) })
 	for {
 		_, data, err := c.Read(ctx)
 		if err != nil {
@@ -253,9 +257,9 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // deadline closes a connection that subscribes nothing in time.
-func (c *wsConn) deadline(ctx context.Context) {
+func (c *wsConn) deadline(ctx context.Context, expired <-chan time.Time) {
 	select {
-	case <-c.s.clock.After(c.s.cfg.Stream.withDefaults().SubscribeDeadline):
+	case <-expired:
 		_ = c.c.Close(websocket.StatusPolicyViolation, "no subscribe within the deadline")
 	case <-c.subscribed:
 	case <-ctx.Done():
@@ -263,9 +267,8 @@ func (c *wsConn) deadline(ctx context.Context) {
 }
 
 // writeLoop sends the queue and the heartbeats.
-func (c *wsConn) writeLoop(ctx context.Context) {
+func (c *wsConn) writeLoop(ctx context.Context, beat <-chan time.Time) {
 	interval := c.s.cfg.Stream.withDefaults().HeartbeatInterval
-	beat := c.s.clock.After(interval)
 	for {
 		c.mu.Lock()
 		queue, closing := c.queue, c.closing
@@ -520,7 +523,7 @@ func (s *Server) acknowledge(c *wsConn) {
 // shorter than a full one (an empty one if need be). Called with s.mu held.
 func (s *Server) sendUserSnapshot(c *wsConn) {
 	batch := s.cfg.Stream.withDefaults().SnapshotBatch
-	var open []obj
+	open := []obj{}
 	for _, o := range s.orders {
 		if !o.terminal() && c.wantsUser(o.productID) {
 			open = append(open, s.userOrderJSON(o))
