@@ -277,6 +277,7 @@ func TestStreamStatusEvents(t *testing.T) {
 func TestStreamFreshJWTForEverySubscribe(t *testing.T) {
 	e := newStreamEnv(t, coinbasetest.Config{}, nil)
 	s, _ := startOrders(t, e)
+	_, _ = placeAccepted(t, e, s) // every frame of the subscription has been read
 	e.srv.StallStreams()
 	e.clock.Advance(3 * time.Minute) // past the first JWTs' expiry; the silence forces a reconnect
 	if gap := nextEvent(t, s); gap.Kind != broker.OrderEventGap {

@@ -107,6 +107,7 @@ type streamState struct {
 	frames    []StreamFrame
 	connects  int
 	handlers  sync.WaitGroup
+	closed    bool // the server is shutting down: no new connection
 }
 
 // orderMark is what a user-channel update reports of an order.
@@ -204,6 +205,9 @@ func (s *Server) streamConns() []*wsConn {
 // closeStreams ends every connection and waits for their handlers, so that
 // the HTTP server can shut down.
 func (s *Server) closeStreams() {
+	s.mu.Lock()
+	s.ws.closed = true
+	s.mu.Unlock()
 	s.DropStreams()
 	s.ws.handlers.Wait()
 }
@@ -215,7 +219,16 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) bool {
 	if !user && r.URL.Path != MarketStreamPath {
 		return false
 	}
-	s.ws.handlers.Add(1)
+	s.mu.Lock()
+	closed := s.ws.closed
+	if !closed {
+		s.ws.handlers.Add(1)
+	}
+	s.mu.Unlock()
+	if closed {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return true
+	}
 	defer s.ws.handlers.Done()
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
@@ -229,7 +242,11 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) bool {
 	}
 	s.ws.conns[conn] = struct{}{}
 	s.ws.connects++
+	closed = s.ws.closed // closed while the upgrade ran: DropStreams did not see this one
 	s.mu.Unlock()
+	if closed {
+		_ = c.CloseNow()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	// Both timers start before any frame is answered, so a test that has
 	// seen an answer knows they are running.
