@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
-	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 )
 
@@ -252,15 +251,6 @@ func (b *Broker) startConsumer(ctx context.Context, h *hub, run func(context.Con
 	cancel()
 	<-finished
 	return err
-}
-
-// streamClock is the clock of the streams' timers (heartbeat watchdog,
-// confirmation delay, reconnection backoff).
-func (b *Broker) streamClock() clock.Clock {
-	if b.cfg.Clock == nil {
-		return clock.Real()
-	}
-	return httpxClock{b.cfg.Clock}
 }
 
 // orderStream is one consumer of the user channel.

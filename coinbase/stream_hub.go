@@ -12,17 +12,10 @@ import (
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
-	"github.com/arbiontrader/arbion/internal/httpx"
 	"github.com/cenkalti/backoff/v4"
 	"github.com/coder/websocket"
 	"github.com/shopspring/decimal"
 )
-
-// httpxClock lets the pipeline's clock drive the streams' timers.
-type httpxClock struct{ c httpx.Clock }
-
-func (c httpxClock) Now() time.Time                       { return c.c.Now() }
-func (c httpxClock) NewTimer(d time.Duration) clock.Timer { return c.c.NewTimer(d) }
 
 // hub is one shared connection to one endpoint, with its reconnection loop
 // and its consumers.
@@ -61,7 +54,7 @@ type knownOrder struct {
 }
 
 func newHub(b *Broker, user bool) *hub {
-	h := &hub{b: b, user: user, url: b.cfg.Stream.MarketURL, clock: b.streamClock(),
+	h := &hub{b: b, user: user, url: b.cfg.Stream.MarketURL, clock: b.cfg.Clock,
 		done: make(chan struct{}), liveCh: make(chan struct{}),
 		orderSubs: map[*fanout[broker.OrderEvent]]struct{}{}, quoteSubs: map[*quoteStream]struct{}{},
 		wanted: map[string]int{}, sent: map[string]bool{},

@@ -2,7 +2,6 @@ package coinbase_test
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -316,25 +315,22 @@ func TestStreamGivesUpWithErr(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.srv.Close()
-	deadline := time.Now().Add(recvTimeout)
-	for {
-		select {
-		case ev, ok := <-s.Events():
-			if ok {
-				t.Fatalf("unexpected event %+v", ev)
-			}
-			err := s.Err()
-			if !errors.Is(err, errors.ErrBrokerUnavailable) || s.Status().Live {
-				t.Fatalf("Err %v, status %+v", err, s.Status())
-			}
-			return
-		default:
-			if time.Now().After(deadline) {
-				t.Fatal("the stream never gave up")
-			}
-			e.clock.Advance(time.Minute) // through the backoff waits
-			runtime.Gosched()
+	drained, stop := context.WithCancel(ctx(t))
+	unexpected := 0
+	go func() {
+		for range s.Events() {
+			unexpected++
 		}
+		stop()
+	}()
+	for drained.Err() == nil { // move the clock through each backoff wait, once the adapter is parked on it
+		if e.clock.WaitForWaiters(drained, 1) == nil {
+			e.clock.Advance(time.Minute)
+		}
+	}
+	err = s.Err()
+	if unexpected != 0 || !errors.Is(err, errors.ErrBrokerUnavailable) || s.Status().Live {
+		t.Fatalf("%d events; Err %v, status %+v", unexpected, err, s.Status())
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/coder/websocket"
 	"github.com/shopspring/decimal"
 )
@@ -251,7 +252,7 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) bool {
 	// Both timers start before any frame is answered, so a test that has
 	// seen an answer knows they are running.
 	cfg := s.cfg.Stream.withDefaults()
-	beat, deadline := s.clock.After(cfg.HeartbeatInterval), s.clock.After(cfg.SubscribeDeadline)
+	beat, deadline := s.clock.NewTimer(cfg.HeartbeatInterval), s.clock.NewTimer(cfg.SubscribeDeadline)
 	var wg sync.WaitGroup
 	wg.Go(func() { conn.writeLoop(ctx, beat) })
 	wg.Go(func() { conn.deadline(ctx, deadline) })
@@ -274,9 +275,10 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // deadline closes a connection that subscribes nothing in time.
-func (c *wsConn) deadline(ctx context.Context, expired <-chan time.Time) {
+func (c *wsConn) deadline(ctx context.Context, expired clock.Timer) {
+	defer expired.Stop()
 	select {
-	case <-expired:
+	case <-expired.C():
 		_ = c.c.Close(websocket.StatusPolicyViolation, "no subscribe within the deadline")
 	case <-c.subscribed:
 	case <-ctx.Done():
@@ -284,8 +286,9 @@ func (c *wsConn) deadline(ctx context.Context, expired <-chan time.Time) {
 }
 
 // writeLoop sends the queue and the heartbeats.
-func (c *wsConn) writeLoop(ctx context.Context, beat <-chan time.Time) {
+func (c *wsConn) writeLoop(ctx context.Context, beat clock.Timer) {
 	interval := c.s.cfg.Stream.withDefaults().HeartbeatInterval
+	defer func() { beat.Stop() }()
 	for {
 		c.mu.Lock()
 		queue, closing := c.queue, c.closing
@@ -302,9 +305,9 @@ func (c *wsConn) writeLoop(ctx context.Context, beat <-chan time.Time) {
 		}
 		select {
 		case <-c.wake:
-		case <-beat:
+		case <-beat.C():
 			c.heartbeat()
-			beat = c.s.clock.After(interval)
+			beat = c.s.clock.NewTimer(interval)
 		case <-ctx.Done():
 			return
 		}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiontrader/arbion/clock"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/coinbase/coinbasetest"
 	"github.com/coder/websocket"
 	"github.com/google/go-cmp/cmp"
@@ -21,7 +23,7 @@ import (
 )
 
 // newStreamClient is newClient on a clock the test chooses.
-func newStreamClient(t *testing.T, cfg coinbasetest.Config, clk coinbasetest.Clock) *client {
+func newStreamClient(t *testing.T, cfg coinbasetest.Config, clk clock.Clock) *client {
 	t.Helper()
 	cfg.Clock = clk
 	srv := coinbasetest.NewServer(cfg)
@@ -142,7 +144,7 @@ func TestStreamRefusesBadJWTs(t *testing.T) {
 		{"none", coinbasetest.Config{}, func(*client) string { return "" }, "not three non-empty segments"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newStreamClient(t, tc.cfg, fixedClock{})
+			c := newStreamClient(t, tc.cfg, clocktest.New(start))
 			ws := c.dial(c.srv.UserStreamURL())
 			ws.send(subscribe("user", tc.token(c)))
 			first := ws.must()
@@ -161,7 +163,7 @@ func TestStreamRefusesBadJWTs(t *testing.T) {
 		})
 	}
 	t.Run("replayed", func(t *testing.T) {
-		c := newStreamClient(t, coinbasetest.Config{}, fixedClock{})
+		c := newStreamClient(t, coinbasetest.Config{}, clocktest.New(start))
 		tok := c.wsToken(now, now+120, "")
 		ws := c.dial(c.srv.MarketStreamURL())
 		ws.send(subscribe("heartbeats", tok))
@@ -176,7 +178,7 @@ func TestStreamRefusesBadJWTs(t *testing.T) {
 }
 
 func TestStreamRefusesMalformedSubscribes(t *testing.T) {
-	c := newStreamClient(t, coinbasetest.Config{}, fixedClock{})
+	c := newStreamClient(t, coinbasetest.Config{}, clocktest.New(start))
 	ws := c.dial(c.srv.MarketStreamURL())
 	for _, m := range []map[string]any{
 		{"type": "subscribe", "channels": []string{"ticker", "heartbeats"}, "product_ids": []string{"BTC-USD"}},
@@ -219,7 +221,7 @@ func TestStreamUserSnapshotBatches(t *testing.T) {
 		want []int
 	}{{0, []int{0}}, {49, []int{49}}, {50, []int{50, 0}}, {109, []int{50, 50, 9}}} {
 		t.Run(fmt.Sprint(tc.open), func(t *testing.T) {
-			c := newStreamClient(t, coinbasetest.Config{}, fixedClock{})
+			c := newStreamClient(t, coinbasetest.Config{}, clocktest.New(start))
 			placeOpen(c, tc.open)
 			ws := c.dial(c.srv.UserStreamURL())
 			ws.send(subscribe("user", c.wsToken(start.Unix(), start.Unix()+120, "")))
@@ -245,7 +247,7 @@ func TestStreamUserSnapshotBatches(t *testing.T) {
 }
 
 func TestStreamUserUpdatesFollowTheBook(t *testing.T) {
-	c := newStreamClient(t, coinbasetest.Config{}, fixedClock{})
+	c := newStreamClient(t, coinbasetest.Config{}, clocktest.New(start))
 	ws := c.dial(c.srv.UserStreamURL())
 	ws.send(subscribe("user", c.wsToken(start.Unix(), start.Unix()+120, "")))
 	ws.must() // empty snapshot
@@ -288,7 +290,7 @@ func TestStreamUserUpdatesFollowTheBook(t *testing.T) {
 func TestStreamTickerAndHeartbeats(t *testing.T) {
 	for _, asString := range []bool{false, true} {
 		t.Run(fmt.Sprint("counter as string ", asString), func(t *testing.T) {
-			clk := coinbasetest.NewFakeClock(start)
+			clk := clocktest.New(start)
 			c := newStreamClient(t, coinbasetest.Config{Stream: coinbasetest.StreamConfig{HeartbeatCounterAsString: asString}}, clk)
 			ws := c.dial(c.srv.MarketStreamURL())
 			ws.send(subscribe("ticker", "", "BTC-USD"))
@@ -328,7 +330,7 @@ func TestStreamTickerAndHeartbeats(t *testing.T) {
 }
 
 func TestStreamClosesWithoutSubscribe(t *testing.T) {
-	clk := coinbasetest.NewFakeClock(start)
+	clk := clocktest.New(start)
 	c := newStreamClient(t, coinbasetest.Config{}, clk)
 	ws := c.dial(c.srv.MarketStreamURL())
 	ws.send(map[string]any{"type": "hello"}) // answered once the connection's timers run
