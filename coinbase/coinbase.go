@@ -41,6 +41,26 @@
 // market order is always immediate-or-cancel (FOK is market_market_fok).
 // [Broker.PlaceOrderWith] adds what OrderRequest cannot say: an explicit
 // good-till-date end, post-only, a quote-sized market buy and a bracket.
+//
+// # Streams
+//
+// [Broker.StreamOrders] (user channel) and [Broker.StreamQuotes] (ticker)
+// read Advanced Trade's WebSocket, one connection per endpoint shared by
+// every stream of the Broker, with heartbeats subscribed so that quiet
+// channels stay open. Every subscribe and unsubscribe message carries a
+// fresh JWT from the same signer as REST, without the uri claim (WebSocket
+// tokens live 2 minutes and are checked when the message arrives). The
+// spec documents no OAuth authentication for the WebSocket (its one
+// mechanism is the CDP-key JWT in each message), so with Config.OAuth the
+// order stream is refused with errors.ErrNotSupported
+// (Capabilities().OrderStream is false) and quotes are subscribed without
+// a JWT (ticker is public). sequence_num is checked per connection: a
+// repeated or lower number changes nothing, a jump is a gap. A lost
+// connection is replaced at once, then with exponential backoff and jitter
+// on Config.Clock, resubscribing everything with new JWTs; after
+// StreamConfig.MaxReconnects failures in a row the streams close with Err
+// set. Status().Live is false from a disconnect until the resubscription
+// (and, for orders, the snapshot) is complete.
 package coinbase
 
 import (
@@ -307,8 +327,8 @@ func (b *Broker) Name() string { return brokerName }
 
 // Capabilities tells what Coinbase spot supports: stop-limit but no
 // stop-market or trailing stop, GTC, edit in place (same order id),
-// brackets (through PlaceOrderWith), fractional sizes and idempotent client
-// order ids.
+// brackets (through PlaceOrderWith), fractional sizes, idempotent client
+// order ids, a quote stream, and an order stream with an API key.
 func (b *Broker) Capabilities() broker.Capabilities {
 	return broker.Capabilities{
 		NativeStop: false, StopLimit: true, TrailingStop: false, GTC: true,

@@ -10,49 +10,6 @@ import (
 	"github.com/arbiontrader/arbion/errors"
 )
 
-// Streaming (Advanced Trade WebSocket, streaming.md §2 and §4.2).
-//
-// [Broker.StreamOrders] reads the user channel on the user data endpoint
-// and [Broker.StreamQuotes] the ticker channel on the market data endpoint.
-// ticker, not ticker_batch: ticker_batch carries no best bid and ask and
-// comes every 5 s, while a stop-loss needs the touch as it moves. Each
-// endpoint has one connection, shared by every stream of the Broker
-// (Coinbase expects one user connection per user); the quote streams'
-// product sets are merged, a product subscribed when the first stream
-// wants it and unsubscribed when the last one drops it.
-//
-// Every subscribe and unsubscribe message carries a fresh JWT from the
-// adapter's signer, without the uri claim (WebSocket tokens live 2 minutes
-// and are checked when the message arrives); heartbeats are subscribed on
-// each connection so that quiet channels are not closed. The spec does not
-// say that an OAuth access token authenticates the WebSocket (its only
-// mechanism is the CDP-key JWT in each message), so with Config.OAuth the
-// order stream is refused with errors.ErrNotSupported and quotes are
-// subscribed without a JWT (the ticker channel is public).
-//
-// sequence_num is checked per connection: a lower or repeated number is a
-// duplicate or late frame and changes nothing; a jump, a heartbeat_counter
-// jump, a silent connection (no frame for StreamConfig.HeartbeatTimeout)
-// and every reconnection are gaps, reported on the order stream as
-// broker.OrderEventGap with Since the time of the last user-channel frame
-// before it, once the new connection's snapshot is complete.
-//
-// The user channel carries cumulative totals, no executions. An update
-// whose cumulative_quantity grew is delivered at once as a provisional
-// snapshot (OrderEventSnapshot, Provisional true, no Fills); after
-// StreamConfig.ConfirmDelay the adapter fetches the order by REST (GetOrder,
-// whose Fills carry Coinbase's trade_id) and delivers it as a snapshot with
-// Provisional false, for the consumer to replace the provisional fill with
-// the confirmed ones. Snapshot frames never imply fills: they set the
-// baseline, and an order whose cumulative grew beyond what the stream knew
-// (after a reconnection) is fetched the same way. Status-only changes are
-// delivered as their own kinds: CANCEL_QUEUED as OrderEventCancelRequested,
-// CANCELLED as OrderEventCanceled, EXPIRED as OrderEventExpired, FAILED as
-// OrderEventRejected (Reason from reject_reason), a new working order as
-// OrderEventAccepted; FILLED is told by the snapshots. An unknown status
-// keeps the last known one and is logged. A cumulative_quantity that goes
-// backwards is not applied: it is logged and reported as a gap.
-
 // Stream defaults.
 const (
 	// DefaultMarketStreamURL is Coinbase's market data WebSocket.
@@ -152,10 +109,39 @@ type streamHubs struct {
 	market *hub
 }
 
-// StreamOrders starts an order-event stream on the user channel (see the
-// package's streaming notes in stream.go: provisional and confirmed
-// snapshots, gaps). It returns once the user snapshot has been read, or
-// the first connection's error.
+// StreamOrders starts an order-event stream on the user channel (user data
+// endpoint). It returns once the user snapshot has been read, or with the
+// first connection's error; with Config.OAuth it returns
+// errors.ErrNotSupported (see the package documentation, Streams).
+//
+// The user channel carries cumulative totals, no executions. An update
+// whose cumulative_quantity grew is delivered at once as a provisional
+// snapshot (OrderEventSnapshot, Provisional true, no Fills;
+// FilledQuantity is cumulative_quantity in base units, LeavesQuantity only
+// for limit and stop-limit orders, as a market order's may be in quote
+// currency). After StreamConfig.ConfirmDelay the adapter fetches the order
+// by REST (GetOrder, whose Fills carry Coinbase's trade_id) and delivers it
+// as a snapshot with Provisional false, for the consumer to replace the
+// provisional fill with the confirmed ones; an order REST does not confirm
+// after five tries is reported as a gap instead. Snapshot frames never
+// imply fills: they set the baseline, and an order whose cumulative grew
+// beyond what the stream knew (after a reconnection) is fetched the same
+// way.
+//
+// Status-only changes are delivered as their own kinds: CANCEL_QUEUED as
+// OrderEventCancelRequested, CANCELLED as OrderEventCanceled, EXPIRED as
+// OrderEventExpired, FAILED as OrderEventRejected (Reason from
+// reject_reason), a newly seen working order as OrderEventAccepted; FILLED
+// is told by the snapshots. An unknown status keeps the last known one and
+// is logged. A cumulative_quantity that goes backwards is not applied: it
+// is logged and reported as a gap.
+//
+// Gaps (OrderEventGap, Since the broker time of the last user-channel
+// frame before it): every reconnection, reported once the new
+// connection's snapshot is complete; a sequence_num or heartbeat_counter
+// jump; a connection silent for StreamConfig.HeartbeatTimeout (it is then
+// replaced). Orders that ended while disconnected are absent from the new
+// snapshot: the consumer's REST reconciliation finds them.
 func (b *Broker) StreamOrders(ctx context.Context) (broker.OrderStream, error) {
 	if b.signer == nil {
 		return nil, &errors.BrokerError{Broker: brokerName, Op: "stream orders", Kind: errors.ErrNotSupported,
@@ -170,9 +156,16 @@ func (b *Broker) StreamOrders(ctx context.Context) (broker.OrderStream, error) {
 	return s, nil
 }
 
-// StreamQuotes starts a quote stream on the ticker channel for symbols
-// (Coinbase product ids; more with Subscribe). It returns once the market
-// connection is subscribed, or the first connection's error.
+// StreamQuotes starts a quote stream on the ticker channel (market data
+// endpoint) for symbols, Coinbase product ids; more with Subscribe. It
+// returns once the market connection is subscribed, or with the first
+// connection's error. ticker, not ticker_batch: ticker_batch carries no
+// best bid and ask and comes every 5 s, while a stop-loss needs the touch
+// as it moves. Quotes carry best_bid, best_ask, price (Last), their sizes
+// and the frame's timestamp. The streams of one Broker share the
+// connection: a product is subscribed when the first stream wants it and
+// unsubscribed when the last one drops it. -USD and -USDC ids are not
+// aliased here (Coinbase sends -USD data for -USDC tickers).
 func (b *Broker) StreamQuotes(ctx context.Context, symbols ...string) (broker.QuoteStream, error) {
 	f := newFanout[broker.StreamQuote]()
 	q := &quoteStream{f: f, syms: map[string]bool{}}
@@ -259,9 +252,14 @@ type orderStream struct {
 	h *hub
 }
 
+// Events delivers the events in the order received.
 func (s *orderStream) Events() <-chan broker.OrderEvent { return s.f.out }
-func (s *orderStream) Err() error                       { return s.f.failure() }
-func (s *orderStream) Status() broker.StreamStatus      { return s.h.statusNow() }
+
+// Err says why the stream stopped; nil while it runs or after ctx ended.
+func (s *orderStream) Err() error { return s.f.failure() }
+
+// Status reports the shared user connection's health.
+func (s *orderStream) Status() broker.StreamStatus { return s.h.statusNow() }
 
 // quoteStream is one consumer of the ticker channel, with its own products.
 type quoteStream struct {
@@ -270,9 +268,14 @@ type quoteStream struct {
 	syms map[string]bool // guarded by h.mu
 }
 
+// Quotes delivers the quotes of the stream's products.
 func (q *quoteStream) Quotes() <-chan broker.StreamQuote { return q.f.out }
-func (q *quoteStream) Err() error                        { return q.f.failure() }
-func (q *quoteStream) Status() broker.StreamStatus       { return q.h.statusNow() }
+
+// Err says why the stream stopped; nil while it runs or after ctx ended.
+func (q *quoteStream) Err() error { return q.f.failure() }
+
+// Status reports the shared market connection's health.
+func (q *quoteStream) Status() broker.StreamStatus { return q.h.statusNow() }
 
 // Subscribe adds symbols. It sends a subscribe only for the products no
 // other stream of the Broker already receives. A failed send is not an

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
+	"github.com/arbiontrader/arbion/coinbase/coinbasetest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -187,4 +189,53 @@ func BenchmarkDecodeStreamMessage(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestUserUpdateNeverGoesBackwards feeds the user-channel logic directly:
+// a cumulative_quantity lower than the one applied is flagged as a gap and
+// not applied; a snapshot never yields a fill event.
+func TestUserUpdateNeverGoesBackwards(t *testing.T) {
+	key, err := coinbasetest.NewES256Key(testKeyName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Config{Credentials: Credentials{KeyName: key.Name, PrivateKey: key.Secret}, Clock: clocktest.New(at("2026-03-02T14:30:00Z"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHub(b, true)
+	defer h.cancel()
+	f := newFanout[broker.OrderEvent]()
+	h.orderSubs[f] = struct{}{}
+	s := &session{h: h, lastSeq: -1, lastCount: -1}
+	defer func() {
+		if s.confirm != nil {
+			s.confirm.Stop()
+		}
+	}()
+	order := func(status, cum string) wsOrder {
+		return wsOrder{OrderID: "o-1", ProductID: "BTC-USD", OrderType: "Limit", Status: status, CumulativeQuantity: num{dec(cum)}}
+	}
+	when := at("2026-03-02T14:30:01Z")
+	s.userEvent(wsEvent{Type: "snapshot", Orders: []wsOrder{order("OPEN", "0.002")}}, when) // baseline only
+	s.userEvent(wsEvent{Type: "update", Orders: []wsOrder{order("OPEN", "0.004")}}, when)   // provisional
+	s.userEvent(wsEvent{Type: "update", Orders: []wsOrder{order("OPEN", "0.003")}}, when)   // backwards: gap
+	s.userEvent(wsEvent{Type: "update", Orders: []wsOrder{order("OPEN", "0.004")}}, when)   // nothing new
+	if diff := cmp.Diff([]broker.OrderEventKind{broker.OrderEventSnapshot, broker.OrderEventGap}, kindsOf(f.queue)); diff != "" {
+		t.Fatalf("events (-want +got):\n%s", diff)
+	}
+	if !f.queue[0].Provisional || !f.queue[0].Snapshot.FilledQuantity.Equal(dec("0.004")) || !h.known["o-1"].cum.Equal(dec("0.004")) {
+		t.Errorf("provisional %+v, known %+v", f.queue[0], h.known["o-1"])
+	}
+	if !s.live || len(h.pending) != 1 {
+		t.Errorf("live %v, pending %v", s.live, h.pending)
+	}
+}
+
+func kindsOf(evs []broker.OrderEvent) []broker.OrderEventKind {
+	out := make([]broker.OrderEventKind, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.Kind
+	}
+	return out
 }
