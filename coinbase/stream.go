@@ -285,6 +285,9 @@ func (q *quoteStream) Subscribe(ctx context.Context, symbols ...string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if q.h.finished() {
+		return &errors.BrokerError{Broker: brokerName, Op: "stream subscribe", Kind: errors.ErrBrokerUnavailable, Message: "the quote stream has ended"}
+	}
 	q.h.mu.Lock()
 	q.h.addWants(q, symbols)
 	q.h.mu.Unlock()

@@ -525,7 +525,19 @@ func (s *session) update(w wsOrder, at time.Time) {
 	} else if ok {
 		s.statusEvent(k, o, w)
 	}
-	h.known[w.OrderID] = knownOrder{cum: o.FilledQuantity, status: o.Status}
+	h.remember(o)
+}
+
+// remember records what was applied of an order. An ended order with
+// nothing left to confirm is forgotten, so the record does not grow
+// without bound: a late update for it counts from zero again, which is
+// what its cumulative totals are measured from.
+func (h *hub) remember(o broker.Order) {
+	if _, waiting := h.pending[o.OrderID]; o.Status.Terminal() && !waiting {
+		delete(h.known, o.OrderID)
+		return
+	}
+	h.known[o.OrderID] = knownOrder{cum: o.FilledQuantity, status: o.Status}
 }
 
 // statusEvent reports a change to pending cancel, canceled, expired or
@@ -569,6 +581,9 @@ func (h *hub) confirm() {
 		}
 		if err == nil && !o.FilledQuantity.LessThan(h.known[id].cum) {
 			delete(h.pending, id)
+			if o.Status.Terminal() {
+				delete(h.known, id)
+			}
 			h.emitOrder(broker.OrderEvent{Kind: broker.OrderEventSnapshot, OrderID: o.OrderID, ClientOrderID: o.ClientOrderID,
 				Snapshot: o, RawStatus: o.RawStatus, Time: o.UpdatedAt})
 			continue

@@ -10,6 +10,7 @@ import (
 	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/coinbase/coinbasetest"
 	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
 )
 
 func streamFixture(t testing.TB, name string) []byte {
@@ -238,4 +239,32 @@ func kindsOf(evs []broker.OrderEvent) []broker.OrderEventKind {
 		out[i] = ev.Kind
 	}
 	return out
+}
+
+// TestHeartbeatCounterJumpIsGap: contiguous sequence numbers but a
+// heartbeat missing from the counter still mean frames may be lost.
+func TestHeartbeatCounterJumpIsGap(t *testing.T) {
+	key, err := coinbasetest.NewES256Key(testKeyName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Config{Credentials: Credentials{KeyName: key.Name, PrivateKey: key.Secret}, Clock: clocktest.New(at("2026-03-02T14:30:00Z"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHub(b, true)
+	defer h.cancel()
+	f := newFanout[broker.OrderEvent]()
+	h.orderSubs[f] = struct{}{}
+	s := &session{h: h, lastSeq: -1, lastCount: -1, live: true}
+	for i, counter := range []int64{7, 8, 10, 10} {
+		m := wsMessage{Channel: "heartbeats", SequenceNum: num{decimal.NewFromInt(int64(i))},
+			Events: []wsEvent{{HeartbeatCounter: num{decimal.NewFromInt(counter)}}}}
+		if err := s.handle(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]broker.OrderEventKind{broker.OrderEventGap}, kindsOf(f.queue)); diff != "" {
+		t.Fatalf("events (-want +got):\n%s", diff)
+	}
 }
