@@ -204,8 +204,8 @@ func (c Config) LogValue() slog.Value {
 
 // Broker is one Coinbase Advanced Trade portfolio. It implements
 // broker.Broker, broker.OrderFinder, broker.OrderLister, broker.OrderChecker,
-// broker.HealthReporter, broker.OrderStreamer and broker.QuoteStreamer, and is safe
-// for concurrent use.
+// broker.HealthReporter, broker.BarSource, broker.OrderStreamer and
+// broker.QuoteStreamer, and is safe for concurrent use.
 type Broker struct {
 	cfg      Config
 	http     *httpx.Client

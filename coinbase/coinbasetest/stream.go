@@ -47,6 +47,10 @@ type StreamConfig struct {
 	SnapshotBatch int
 	// IgnoreURIClaim accepts subscribe JWTs that carry a uri claim.
 	IgnoreURIClaim bool
+	// ConnectsPerSecond is how many connections one client may open per
+	// second before the upgrade is refused with 429 (an assumed answer);
+	// default 8, Coinbase's limit per IP; negative: no limit.
+	ConnectsPerSecond int
 	// HeartbeatCounterAsString sends heartbeat_counter as a string (as the
 	// prose docs show) instead of an integer (the live feed, per the
 	// AsyncAPI file).
@@ -62,6 +66,9 @@ func (c StreamConfig) withDefaults() StreamConfig {
 	}
 	if c.SnapshotBatch <= 0 {
 		c.SnapshotBatch = 50
+	}
+	if c.ConnectsPerSecond == 0 {
+		c.ConnectsPerSecond = 8
 	}
 	return c
 }
@@ -107,6 +114,7 @@ type streamState struct {
 	faults    []StreamFault
 	frames    []StreamFrame
 	connects  int
+	recent    []time.Time // accepted connection times, for the rate limit
 	handlers  sync.WaitGroup
 	closed    bool // the server is shutting down: no new connection
 }
@@ -221,13 +229,17 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	s.mu.Lock()
-	closed := s.ws.closed
-	if !closed {
+	closed, limited := s.ws.closed, s.connectLimited()
+	if !closed && !limited {
 		s.ws.handlers.Add(1)
 	}
 	s.mu.Unlock()
-	if closed {
+	switch {
+	case closed:
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return true
+	case limited:
+		http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
 		return true
 	}
 	defer s.ws.handlers.Done()
@@ -272,6 +284,28 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) bool {
 	delete(s.ws.conns, conn)
 	s.mu.Unlock()
 	return true
+}
+
+// connectLimited applies the per-second connection limit (one client: the
+// emulator serves loopback only). Called with s.mu held.
+func (s *Server) connectLimited() bool {
+	limit := s.cfg.Stream.withDefaults().ConnectsPerSecond
+	if limit < 0 {
+		return false
+	}
+	now := s.clock.Now()
+	kept := s.ws.recent[:0]
+	for _, t := range s.ws.recent {
+		if now.Sub(t) < time.Second {
+			kept = append(kept, t)
+		}
+	}
+	s.ws.recent = kept
+	if len(kept) >= limit {
+		return true
+	}
+	s.ws.recent = append(s.ws.recent, now)
+	return false
 }
 
 // deadline closes a connection that subscribes nothing in time.

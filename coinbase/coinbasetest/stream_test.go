@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -340,5 +341,33 @@ func TestStreamClosesWithoutSubscribe(t *testing.T) {
 	clk.Advance(5 * time.Second)
 	if _, err := ws.read(); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
 		t.Fatalf("no subscribe in 5 s: %v", err)
+	}
+}
+
+func TestStreamConnectRateLimit(t *testing.T) {
+	clk := clocktest.New(start)
+	c := newStreamClient(t, coinbasetest.Config{}, clk)
+	dial := func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn, resp, err := websocket.Dial(ctx, c.srv.MarketStreamURL(), nil)
+		if err == nil {
+			_ = conn.CloseNow()
+			return http.StatusSwitchingProtocols
+		}
+		if resp == nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode
+	}
+	var got []int
+	for range 9 {
+		got = append(got, dial())
+	}
+	clk.Advance(time.Second)
+	got = append(got, dial())
+	want := []int{101, 101, 101, 101, 101, 101, 101, 101, 429, 101}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("upgrade answers (-want +got):\n%s", diff)
 	}
 }
