@@ -190,10 +190,21 @@ func (b *Broker) join(user bool, register func(*hub)) *hub {
 	if user {
 		slot = &b.streams.user
 	}
-	if *slot == nil || (*slot).finished() {
-		*slot = newHub(b, user)
+	if h := *slot; h != nil {
+		h.mu.Lock()
+		over := h.over
+		if !over {
+			register(h)
+		}
+		h.mu.Unlock()
+		if !over {
+			return h
+		}
 	}
-	h := *slot
+	// None yet, or one that gave up (it ended its consumers under h.mu, so
+	// none registered after that is left waiting on it): a new connection.
+	h := newHub(b, user)
+	*slot = h
 	h.mu.Lock()
 	register(h)
 	h.mu.Unlock()

@@ -40,6 +40,7 @@ type hub struct {
 	conn      *websocket.Conn
 	status    broker.StreamStatus
 	err       error // why the hub gave up
+	over      bool  // the hub has ended its consumers and takes no more
 
 	// User-channel state, touched only by run's goroutine.
 	known     map[string]knownOrder
@@ -76,12 +77,9 @@ func (h *hub) stop() {
 }
 
 func (h *hub) finished() bool {
-	select {
-	case <-h.done:
-		return true
-	default:
-		return false
-	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.over
 }
 
 func (h *hub) failure() error {
@@ -251,7 +249,7 @@ func (h *hub) run() {
 func (h *hub) giveUp(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.err = err
+	h.err, h.over = err, true
 	h.status.Live = false
 	for f := range h.orderSubs {
 		f.end(err)
