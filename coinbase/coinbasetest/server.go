@@ -10,6 +10,9 @@
 // endpoint with PKCE and rotating refresh tokens, keeps accounts, products,
 // quotes, orders and fills, and lets a test drive the book (fills,
 // expiry), inspect every order and request it received, and inject faults.
+// It also serves Advanced Trade's two WebSocket endpoints (MarketStreamURL,
+// UserStreamURL: heartbeats, ticker and the user channel) from the same
+// book, with stream faults (see stream.go).
 //
 // Decimals travel as JSON strings and are held as decimal.Decimal; the
 // emulator never uses float64 for money.
