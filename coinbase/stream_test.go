@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiontrader/arbion/auth"
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/coinbase"
 	"github.com/arbiontrader/arbion/coinbase/coinbasetest"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/shopspring/decimal"
+	"golang.org/x/oauth2"
 )
 
 // newStreamEnv is an adapter and emulator on one manual clock, the
@@ -409,5 +411,46 @@ func TestStreamCapabilities(t *testing.T) {
 	}
 	if _, ok := broker.Find[broker.OrderStreamer](e.b); !ok {
 		t.Error("no OrderStreamer")
+	}
+}
+
+// TestStreamsWithOAuth: the WebSocket documents no OAuth authentication,
+// so the order stream is refused (and not advertised) while the public
+// ticker works without a JWT.
+func TestStreamsWithOAuth(t *testing.T) {
+	e := newStreamEnv(t, coinbasetest.Config{}, nil)
+	oc := &oauth2.Config{ClientID: "app-id", ClientSecret: "app-secret",
+		Endpoint: oauth2.Endpoint{TokenURL: e.srv.URL() + coinbasetest.OAuthTokenPath}}
+	src, err := auth.NewSource(auth.SourceConfig{Broker: "coinbase", OAuth2: oc, Store: auth.NewMemoryStore(), StoreKey: "cb",
+		HTTPClient: e.srv.Client(), Clock: e.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := "ws" + strings.TrimPrefix(e.srv.URL(), "http")
+	b, err := coinbase.New(coinbase.Config{OAuth: src, RetailPortfolioID: e.srv.Portfolio(), BaseURL: e.srv.URL(),
+		HTTPClient: e.srv.Client(), Clock: e.clock,
+		Stream: coinbase.StreamConfig{UserURL: ws + coinbasetest.UserStreamPath, MarketURL: ws + coinbasetest.MarketStreamPath}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := b.Capabilities(); c.OrderStream || !c.QuoteStream {
+		t.Errorf("capabilities with OAuth: %+v", c)
+	}
+	if _, err := b.StreamOrders(ctx(t)); !errors.Is(err, errors.ErrNotSupported) {
+		t.Errorf("StreamOrders with OAuth: %v", err)
+	}
+	qctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q, err := b.StreamQuotes(qctx, "ETH-USD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := nextQuote(t, q); got.Symbol != "ETH-USD" {
+		t.Errorf("quote %+v", got)
+	}
+	for _, f := range e.srv.StreamFrames() {
+		if f.Token != nil || strings.Contains(f.Body, `"jwt"`) {
+			t.Errorf("OAuth stream frame carries a JWT: %s", f.Body)
+		}
 	}
 }

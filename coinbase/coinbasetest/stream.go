@@ -47,6 +47,10 @@ type StreamConfig struct {
 	SnapshotBatch int
 	// IgnoreURIClaim accepts subscribe JWTs that carry a uri claim.
 	IgnoreURIClaim bool
+	// IdleClose closes a connection that has sent nothing for this long
+	// and has no heartbeats subscription ("most channels close within
+	// 60-90 seconds if no updates are sent"); default 60 s.
+	IdleClose time.Duration
 	// ConnectsPerSecond is how many connections one client may open per
 	// second before the upgrade is refused with 429 (an assumed answer);
 	// default 8, Coinbase's limit per IP; negative: no limit.
@@ -66,6 +70,9 @@ func (c StreamConfig) withDefaults() StreamConfig {
 	}
 	if c.SnapshotBatch <= 0 {
 		c.SnapshotBatch = 50
+	}
+	if c.IdleClose <= 0 {
+		c.IdleClose = time.Minute
 	}
 	if c.ConnectsPerSecond == 0 {
 		c.ConnectsPerSecond = 8
@@ -140,6 +147,7 @@ type wsConn struct {
 	stalled      bool
 	held         []byte // a frame StreamReorder delays
 	seq          int64
+	lastSent     time.Time // when the last frame was queued
 	heartbeats   bool
 	hbCounter    int64
 	userChannel  bool
@@ -340,6 +348,10 @@ func (c *wsConn) writeLoop(ctx context.Context, beat clock.Timer) {
 		select {
 		case <-c.wake:
 		case <-beat.C():
+			if c.idle() {
+				_ = c.c.Close(websocket.StatusGoingAway, "idle")
+				return
+			}
 			c.heartbeat()
 			beat = c.s.clock.NewTimer(interval)
 		case <-ctx.Done():
@@ -353,6 +365,14 @@ func (c *wsConn) signal() {
 	case c.wake <- struct{}{}:
 	default:
 	}
+}
+
+// idle reports a connection without heartbeats that has sent nothing for
+// the idle period.
+func (c *wsConn) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.heartbeats && !c.lastSent.IsZero() && c.s.clock.Now().Sub(c.lastSent) >= c.s.cfg.Stream.withDefaults().IdleClose
 }
 
 // heartbeat queues one heartbeats frame if the channel is subscribed.
@@ -385,6 +405,7 @@ func (c *wsConn) enqueueLocked(frame []byte) {
 	if c.stalled {
 		return
 	}
+	c.lastSent = c.s.clock.Now()
 	c.queue = append(c.queue, frame)
 	c.signal()
 }

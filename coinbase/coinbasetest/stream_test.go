@@ -371,3 +371,23 @@ func TestStreamConnectRateLimit(t *testing.T) {
 		t.Errorf("upgrade answers (-want +got):\n%s", diff)
 	}
 }
+
+func TestStreamIdleCloseWithoutHeartbeats(t *testing.T) {
+	clk := clocktest.New(start)
+	c := newStreamClient(t, coinbasetest.Config{}, clk)
+	ws := c.dial(c.srv.MarketStreamURL())
+	ws.send(subscribe("ticker", "", "BTC-USD"))
+	ws.must() // snapshot
+	ws.must() // subscriptions
+	wait, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for range 60 { // one writer tick a second, each awaited before the clock moves on
+		if err := clk.WaitForWaiters(wait, 1); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Second)
+	}
+	if _, err := ws.read(); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("a quiet connection without heartbeats after 60 s: %v", err)
+	}
+}
