@@ -28,11 +28,17 @@ func (n *num) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		var str string
-		if err := json.Unmarshal(b, &str); err != nil {
-			return err
+		if plain := s[1 : len(s)-1]; !strings.ContainsAny(plain, "\\\"") {
+			// No escape: the JSON string is its own text (the common case,
+			// spared a second decode per amount on the streams' hot path).
+			s = strings.TrimSpace(plain)
+		} else {
+			var str string
+			if err := json.Unmarshal(b, &str); err != nil {
+				return err
+			}
+			s = strings.TrimSpace(str)
 		}
-		s = strings.TrimSpace(str)
 	}
 	if s == "" {
 		n.Decimal = decimal.Zero
@@ -53,7 +59,10 @@ type stamp struct{ time.Time }
 // UnmarshalJSON parses the time.
 func (t *stamp) UnmarshalJSON(b []byte) error {
 	var s *string
-	if err := json.Unmarshal(b, &s); err != nil {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && !bytes.ContainsAny(b[1:len(b)-1], "\\\"") {
+		plain := string(b[1 : len(b)-1]) // no escape: the text as sent
+		s = &plain
+	} else if err := json.Unmarshal(b, &s); err != nil {
 		return err
 	}
 	if s == nil || *s == "" {
