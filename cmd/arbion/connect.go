@@ -184,7 +184,8 @@ func (c *cli) coinbaseOAuth(s settings) (*oauth2.Config, error) {
 // settings (store may then be nil), the CDP key stored by `arbion login
 // coinbase --key-file`, or the OAuth login.
 func (c *cli) connectCoinbase(s settings, store *auth.FileStore) (*account, error) {
-	cfg := coinbase.Config{BaseURL: s.baseURL}
+	cfg := coinbase.Config{BaseURL: s.baseURL, Stream: coinbase.StreamConfig{
+		MarketURL: c.env("ARBION_COINBASE_MARKET_STREAM_URL"), UserURL: c.env("ARBION_COINBASE_USER_STREAM_URL")}}
 	if s.keyFile != "" {
 		creds, err := readCDPKey(s.keyFile)
 		if err != nil {

@@ -84,7 +84,9 @@ func (c *cli) emulator(args []string) error {
 		info = [][2]string{{"CDP key file", path}, {"portfolio", emu.Portfolio()},
 			{"OAuth client id", emulatorCoinbaseClientID}, {"OAuth client secret", emulatorCoinbaseClientSecret},
 			{"OAuth redirect URL", defaultCoinbaseRedirect},
-			{"environment", "ARBION_BROKER=coinbase ARBION_BASE_URL=" + outer + " ARBION_COINBASE_KEY_FILE=" + path}}
+			{"environment", "ARBION_BROKER=coinbase ARBION_BASE_URL=" + outer + " ARBION_COINBASE_KEY_FILE=" + path +
+				" ARBION_COINBASE_MARKET_STREAM_URL=" + wsURL(outer, coinbasetest.MarketStreamPath) +
+				" ARBION_COINBASE_USER_STREAM_URL=" + wsURL(outer, coinbasetest.UserStreamPath)}}
 	default:
 		emu, err := etradetest.New(etradetest.Config{MarketOpen: true})
 		if err != nil {
@@ -181,3 +183,6 @@ func seedCoinbase(emu *coinbasetest.Server, keyOut string) (string, func(), erro
 	}
 	return keyOut, cleanup, nil
 }
+
+// wsURL is the WebSocket URL of path on the http(s) server at base.
+func wsURL(base, path string) string { return "ws" + strings.TrimPrefix(base, "http") + path }

@@ -169,7 +169,9 @@ $ARBION_CONFIG_DIR/config.json (default: the user config directory + /arbion):
   ARBION_BROKER, ARBION_ACCOUNT, ARBION_BASE_URL, ARBION_REDIRECT_URL,
   ARBION_DATA_DIR (tokens.enc and orders.db; default ~/.local/share/arbion),
   ARBION_ETRADE_SANDBOX=1, ARBION_EMULATOR_RATE=1 (lift the client-side rate limits;
-  only for a loopback base URL, i.e. an emulator).
+  only for a loopback base URL, i.e. an emulator),
+  ARBION_COINBASE_MARKET_STREAM_URL, ARBION_COINBASE_USER_STREAM_URL (the WebSocket
+  endpoints; default Coinbase's; "arbion emulator coinbase" prints its own).
   config.json holds settings only (a field it does not know, such as a secret, is refused):
   {"broker":"schwab","data_dir":"...",
    "schwab":{"account":"12345678","base_url":"...","redirect_url":"..."},
