@@ -16,7 +16,7 @@ type gathered struct {
 	needs     Needs
 	gen       uint64 // the engine's sentSeq when the gather started
 	positions []broker.Position
-	open      []broker.Order // working orders, when Config.OpenOrders is set
+	open      []broker.Order          // working orders, when Config.OpenOrders is set
 	quotes    map[string]broker.Quote // by symbol key: only quotes checked present and fresh
 	account   broker.Account
 	pnl       PnL
