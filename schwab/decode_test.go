@@ -193,7 +193,20 @@ func FuzzDecodeOrder(f *testing.F) {
 		f.Add(fixture(f, name))
 	}
 	f.Add([]byte(`{"orderId":"x","quantity":"1e999999","orderActivityCollection":[{"activityType":"EXECUTION","executionType":"FILL","quantity":0}]}`))
+	for _, p := range orderPayloads {
+		f.Add([]byte(p.body))
+	}
+	f.Add([]byte(`[{"status":"NEW","quantity":1},null,{}]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		// The same bytes as a list (GET .../orders): an error or orders,
+		// never a panic.
+		if list, err := decodeOrderList(body); err == nil {
+			for _, w := range list {
+				if s := w.toOrder().Status; !s.Valid() {
+					t.Fatalf("list element with invalid status %d", s)
+				}
+			}
+		}
 		o, err := decodeOrder(body)
 		if err != nil {
 			if !errors.Is(err, errors.ErrMalformedResponse) {

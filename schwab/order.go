@@ -83,15 +83,9 @@ func assetClassOf(assetType string) broker.AssetClass {
 	return 0
 }
 
-// decodeOrder decodes one Order payload into a snapshot: with the order
-// scanner when it can, else with encoding/json (which also words the error).
+// decodeOrder decodes one Order payload into a snapshot.
 func decodeOrder(body []byte) (broker.Order, error) {
-	body = maybeGunzip(body)
 	var w wireOrder
-	if scanOrder(body, &w) {
-		return w.toOrder(), nil
-	}
-	w = wireOrder{}
 	if err := decodeStrict(body, &w); err != nil {
 		return broker.Order{}, &errors.BrokerError{Broker: Name, Op: "decode order", Kind: errors.ErrMalformedResponse,
 			Message: "order payload could not be decoded", Err: err}
@@ -99,15 +93,9 @@ func decodeOrder(body []byte) (broker.Order, error) {
 	return w.toOrder(), nil
 }
 
-// decodeOrderList decodes an array of Order payloads: with the order
-// scanner when it can, else with encoding/json.
+// decodeOrderList decodes an array of Order payloads (GET .../orders).
 func decodeOrderList(body []byte) ([]wireOrder, error) {
-	body = maybeGunzip(body)
 	var list []wireOrder
-	if scanOrderList(body, &list) {
-		return list, nil
-	}
-	list = nil
 	err := decodeStrict(body, &list)
 	return list, err
 }

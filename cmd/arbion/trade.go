@@ -12,6 +12,7 @@ import (
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/store/sqlstore"
+	"github.com/arbiontrader/arbion/store/sqlstore/sqlite"
 	"github.com/shopspring/decimal"
 )
 
@@ -26,7 +27,7 @@ type book struct {
 }
 
 func (c *cli) openBook(s settings, a *account) (*book, error) {
-	db, err := sqlstore.Open(c.ctx, sqlstore.Config{Dialect: sqlstore.SQLite, DSN: filepath.Join(s.dataDir, "orders.db")})
+	db, err := sqlite.Open(c.ctx, filepath.Join(s.dataDir, "orders.db"))
 	if err != nil {
 		return nil, fmt.Errorf("order store: %w", err)
 	}

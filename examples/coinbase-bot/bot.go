@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/coinbase"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/risk"
@@ -101,14 +102,15 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 		step, sum = sv.step, &sv.sum
 	}
 	for i := 0; i < cfg.Steps; i++ {
+		if err := ctx.Err(); err != nil { // interrupted: stop between steps
+			return *sum, err
+		}
 		if err := step(ctx); err != nil {
 			return *sum, err
 		}
-		if !cfg.Emulator {
-			select {
-			case <-ctx.Done():
-				return *sum, ctx.Err()
-			case <-time.After(cfg.Step):
+		if !cfg.Emulator && i+1 < cfg.Steps {
+			if err := clock.Sleep(ctx, clock.Real(), cfg.Step); err != nil {
+				return *sum, err
 			}
 		}
 	}

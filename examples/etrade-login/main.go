@@ -5,28 +5,31 @@
 // Against E*TRADE:
 //
 //	export ETRADE_CONSUMER_KEY=... ETRADE_CONSUMER_SECRET=...
-//	export ARBION_TOKEN_KEY=$(head -c32 /dev/urandom | base64)
-//	etrade-login -account <accountIdKey> [-sandbox] -symbols AAPL,MSFT
+//	export ARBION_TOKEN_KEY=$(openssl rand -base64 32)   # keep it secret, not next to the file
+//	go run ./examples/etrade-login -account <accountIdKey> [-sandbox] -symbols AAPL,MSFT
 //
 // It prints the authorize URL; open it, approve, and type the verification
 // code shown by E*TRADE. The token lives until midnight US Eastern; a later
 // run the same day reuses it (renewing it when idle) without a new login.
+// The key may instead be read from a file (a mounted secret) with
+// -token-key-file.
 //
-// With -emulator it runs against an in-process etradetest server instead;
-// the emulator approves the login and supplies the code (or, with -pin-stdin,
-// prints it and reads it back from stdin like a user would).
+// With -emulator it runs against an in-process etradetest server instead,
+// with a throwaway key and token file; the emulator approves the login and
+// supplies the code (or, with -pin-stdin, shows it and reads it back from
+// stdin like a user would).
+//
+// `etrade-login -h` lists the flags and the environment; an interrupt
+// (Ctrl-C, SIGTERM) stops it, also while it waits for the code.
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -36,36 +39,90 @@ import (
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/etrade"
 	"github.com/arbiontrader/arbion/etrade/etradetest"
+	"github.com/arbiontrader/arbion/examples/internal/cli"
 	"github.com/shopspring/decimal"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "etrade-login:", err)
-		os.Exit(1)
+// program describes the command for its usage text and messages.
+func program() cli.Program {
+	return cli.Program{
+		Name:    "etrade-login",
+		Summary: "Logs in to E*TRADE (OAuth 1.0a PIN flow), keeps the tokens in an encrypted file, and prints the portfolio and quotes.",
+		Env: []cli.Env{
+			{Name: "ETRADE_CONSUMER_KEY", Help: "the application's consumer key from E*TRADE (not read with -emulator)"},
+			{Name: "ETRADE_CONSUMER_SECRET", Help: "its consumer secret (not read with -emulator)"},
+			cli.TokenKeyEnv(),
+		},
 	}
+}
+
+func main() {
+	ctx, stop := cli.SignalContext()
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 type options struct {
 	emulator, sandbox, pinFromStdin, forceLogin bool
-	account, symbols, tokenFile                 string
+	account, tokenFile, tokenKeyFile            string
+	symbols                                     []string
 }
 
-func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+func parse(p cli.Program, fs *flag.FlagSet, args []string) (options, error) {
 	var o options
-	fs := flag.NewFlagSet("etrade-login", flag.ContinueOnError)
 	fs.BoolVar(&o.emulator, "emulator", false, "run against an in-process E*TRADE emulator")
 	fs.BoolVar(&o.pinFromStdin, "pin-stdin", false, "with -emulator: read the verification code from stdin")
 	fs.BoolVar(&o.sandbox, "sandbox", false, "use E*TRADE's sandbox for account and market calls")
 	fs.BoolVar(&o.forceLogin, "login", false, "log in even if a stored token is still valid")
-	fs.StringVar(&o.account, "account", "", "accountIdKey of the account (from the accounts list)")
-	fs.StringVar(&o.symbols, "symbols", "AAPL,MSFT", "comma-separated symbols to quote")
-	fs.StringVar(&o.tokenFile, "token-file", "", "encrypted token file (default: ~/.arbion/etrade-tokens, or a temporary file with -emulator)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	fs.StringVar(&o.account, "account", "", "accountIdKey of the account, from the accounts list (required without -emulator)")
+	symbols := fs.String("symbols", "AAPL,MSFT", "comma-separated symbols to quote")
+	fs.StringVar(&o.tokenFile, "token-file", "", "encrypted token file (default ~/.arbion/etrade-tokens; not with -emulator)")
+	fs.StringVar(&o.tokenKeyFile, "token-key-file", "", "read the token key from this file instead of "+auth.KeyEnv+" (not with -emulator)")
+	if err := p.Parse(fs, args); err != nil {
+		return o, err
 	}
+	var err error
+	if o.symbols, err = symbolList(*symbols); err != nil {
+		return o, err
+	}
+	switch {
+	case o.emulator && (o.tokenFile != "" || o.tokenKeyFile != ""):
+		return o, cli.Usagef("-token-file and -token-key-file have no use with -emulator (its key and tokens are throwaway)")
+	case o.emulator && (o.account != "" || o.sandbox):
+		return o, cli.Usagef("-account and -sandbox have no use with -emulator (it has one account)")
+	case !o.emulator && o.pinFromStdin:
+		return o, cli.Usagef("-pin-stdin is for -emulator (against E*TRADE the code is always read from stdin)")
+	case !o.emulator && o.account == "":
+		return o, cli.Usagef("-account is required (or use -emulator)")
+	}
+	return o, nil
+}
+
+// symbolList splits the -symbols value, refusing an empty entry.
+func symbolList(v string) ([]string, error) {
+	list := strings.Split(v, ",")
+	for _, s := range list {
+		if strings.TrimSpace(s) == "" || strings.TrimSpace(s) != s {
+			return nil, cli.Usagef("-symbols %q: want symbols separated by commas, such as AAPL,MSFT", v)
+		}
+	}
+	return list, nil
+}
+
+// run is the whole program: it parses args, logs in if needed, reports,
+// and returns the exit status; stdin is where the verification code is read.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	p := program()
+	fs := p.FlagSet()
+	o, err := parse(p, fs, args)
+	if err == nil {
+		err = runMain(ctx, o, stdin, stdout)
+	}
+	return p.Exit(ctx, err, fs, stdout, stderr)
+}
+
+func runMain(ctx context.Context, o options, stdin io.Reader, stdout io.Writer) error {
 	cfg, cleanup, err := configure(&o, stdout)
 	if err != nil {
 		return err
@@ -78,7 +135,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	if err := ensureLogin(ctx, b, cfg, o, stdin, stdout); err != nil {
 		return err
 	}
-	return report(ctx, b, strings.Split(o.symbols, ","), stdout)
+	return report(ctx, b, o.symbols, stdout)
 }
 
 // setup is the adapter's config plus, in emulator mode, the server.
@@ -89,11 +146,10 @@ type setup struct {
 
 func configure(o *options, stdout io.Writer) (setup, func(), error) {
 	cleanup := func() {}
-	var s setup
-	key, err := tokenKey(o.emulator)
-	if err != nil {
-		return s, cleanup, err
-	}
+	var (
+		s   setup
+		key []byte
+	)
 	if o.emulator {
 		srv, err := etradetest.New(etradetest.Config{MarketOpen: true})
 		if err != nil {
@@ -105,17 +161,24 @@ func configure(o *options, stdout io.Writer) (setup, func(), error) {
 			return s, cleanup, err
 		}
 		cleanup = func() { srv.Close(); os.RemoveAll(dir) }
-		if o.tokenFile == "" {
-			o.tokenFile = filepath.Join(dir, "tokens")
-		}
+		o.tokenFile = filepath.Join(dir, "tokens")
+		key = make([]byte, auth.KeySize)
+		_, _ = rand.Read(key) // crypto/rand.Read never fails (Go 1.24+)
 		s.srv = srv
 		s.Config = etrade.Config{ConsumerKey: srv.ConsumerKey(), ConsumerSecret: srv.ConsumerSecret(),
 			AccountIDKey: srv.AccountIDKey(), APIURL: srv.URL(), OAuthURL: srv.URL(),
 			AuthorizeURL: srv.URL() + "/e/t/etws/authorize", HTTPClient: srv.Client()}
-		fmt.Fprintln(stdout, "using the in-process E*TRADE emulator")
+		fmt.Fprintln(stdout, "using the in-process E*TRADE emulator, with a throwaway key and token file")
 	} else {
 		s.Config = etrade.Config{ConsumerKey: os.Getenv("ETRADE_CONSUMER_KEY"), ConsumerSecret: os.Getenv("ETRADE_CONSUMER_SECRET"),
 			AccountIDKey: o.account, Sandbox: o.sandbox}
+		if s.ConsumerKey == "" || s.ConsumerSecret == "" {
+			return s, cleanup, fmt.Errorf("set ETRADE_CONSUMER_KEY and ETRADE_CONSUMER_SECRET (or use -emulator)")
+		}
+		var err error
+		if key, err = cli.TokenKey(o.tokenKeyFile); err != nil {
+			return s, cleanup, err
+		}
 		if o.tokenFile == "" {
 			home, err := os.UserHomeDir()
 			if err != nil {
@@ -136,25 +199,6 @@ func configure(o *options, stdout io.Writer) (setup, func(), error) {
 	return s, cleanup, nil
 }
 
-// tokenKey reads the 32-byte file key from ARBION_TOKEN_KEY (base64); the
-// emulator mode makes a throwaway one when it is unset.
-func tokenKey(emulator bool) ([]byte, error) {
-	v := os.Getenv("ARBION_TOKEN_KEY")
-	if v == "" && emulator {
-		key := make([]byte, auth.KeySize)
-		_, _ = rand.Read(key) // crypto/rand.Read never fails (Go 1.24+)
-		return key, nil
-	}
-	if v == "" {
-		return nil, fmt.Errorf("set ARBION_TOKEN_KEY to a base64 32-byte key: tokens are only stored encrypted: %w", errors.ErrEncryptionKeyMissing)
-	}
-	key, err := base64.StdEncoding.DecodeString(v)
-	if err != nil {
-		return nil, fmt.Errorf("ARBION_TOKEN_KEY is not base64: %w", errors.ErrConfiguration)
-	}
-	return key, nil
-}
-
 // ensureLogin reuses a stored token when it still works, else runs the PIN
 // flow.
 func ensureLogin(ctx context.Context, b *etrade.Broker, s setup, o options, stdin io.Reader, stdout io.Writer) error {
@@ -172,7 +216,7 @@ func ensureLogin(ctx context.Context, b *etrade.Broker, s setup, o options, stdi
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "Open this page, approve the application, and enter the verification code it shows:")
+	fmt.Fprintln(stdout, "open this page, approve the application, and enter the verification code it shows:")
 	fmt.Fprintln(stdout, "  "+authURL)
 	var code string
 	switch {
@@ -190,8 +234,8 @@ func ensureLogin(ctx context.Context, b *etrade.Broker, s setup, o options, stdi
 			fmt.Fprintln(stdout, "(the emulator's page shows the code", c+")")
 		}
 		fmt.Fprint(stdout, "verification code: ")
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && line == "" {
+		line, err := cli.ReadLine(ctx, stdin)
+		if err != nil {
 			return fmt.Errorf("reading the verification code: %w", err)
 		}
 		code = strings.TrimSpace(line)
@@ -228,20 +272,9 @@ func report(ctx context.Context, b *etrade.Broker, symbols []string, stdout io.W
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "portfolio:")
-	if len(positions) == 0 {
-		fmt.Fprintln(stdout, "  (no positions)")
-	}
-	for _, p := range positions {
-		fmt.Fprintf(stdout, "  %-8s %10s @ %s\n", p.Instrument.Symbol, p.Quantity, p.AvgCost)
-	}
 	quotes, err := b.Quotes(ctx, symbols...)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "quotes:")
-	for _, q := range quotes {
-		fmt.Fprintf(stdout, "  %-8s bid %s ask %s last %s\n", q.Symbol, q.Bid, q.Ask, q.Last)
-	}
-	return nil
+	return cli.PrintPortfolio(stdout, positions, quotes)
 }

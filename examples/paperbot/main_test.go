@@ -12,7 +12,7 @@ import (
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
-	"github.com/arbiontrader/arbion/store/sqlstore"
+	"github.com/arbiontrader/arbion/store/sqlstore/sqlite"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/shopspring/decimal"
@@ -211,7 +211,7 @@ func TestRestartContinues(t *testing.T) {
 func ordersIn(t *testing.T, path string) []string {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, sqlstore.Config{Dialect: sqlstore.SQLite, DSN: path})
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestRefusedOrdersAreNotSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Config{Dialect: sqlstore.SQLite, DSN: cfg.DB})
+	db, err := sqlite.Open(context.Background(), cfg.DB)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +371,7 @@ func TestConfigRefused(t *testing.T) {
 func TestForeignDatabaseRefused(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "other.db")
-	db, err := sqlstore.Open(ctx, sqlstore.Config{Dialect: sqlstore.SQLite, DSN: path})
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

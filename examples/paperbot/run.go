@@ -11,6 +11,7 @@ import (
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/stoploss"
 	"github.com/arbiontrader/arbion/store/sqlstore"
+	"github.com/arbiontrader/arbion/store/sqlstore/sqlite"
 )
 
 // Run trades up to step cfg.Steps, printing progress to out, and returns the
@@ -42,7 +43,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	db, err := sqlstore.Open(ctx, sqlstore.Config{Dialect: sqlstore.SQLite, DSN: cfg.DB})
+	db, err := sqlite.Open(ctx, cfg.DB)
 	if err != nil {
 		return Summary{}, err
 	}

@@ -5,90 +5,134 @@
 // Against a real account (an app registered at developer.schwab.com):
 //
 //	export SCHWAB_APP_KEY=... SCHWAB_APP_SECRET=...
-//	export ARBION_TOKEN_KEY=$(openssl rand -hex 32)   # keep it secret, not next to the file
+//	export ARBION_TOKEN_KEY=$(openssl rand -base64 32)   # keep it secret, not next to the file
 //	go run ./examples/schwab-login -account 12345678 -symbols AAPL,MSFT
 //
 // It prints the authorization URL; log in in the browser, then paste the
 // URL the browser was sent to (Schwab requires an https callback, which
-// this command does not serve). The token is saved to -store and reused on
-// the next run until the login expires (7 days).
+// this command does not serve). The token is saved to -token-file and
+// reused on the next run until the login expires (7 days). The key may
+// instead be read from a file (a mounted secret) with -token-key-file.
 //
 // Without an account, -emulator runs the same flow against an in-process
-// schwabtest emulator:
+// schwabtest emulator, with a throwaway key and token file:
 //
 //	go run ./examples/schwab-login -emulator
+//
+// `schwab-login -h` lists the flags and the environment; an interrupt
+// (Ctrl-C, SIGTERM) stops it, also while it waits for the pasted URL.
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/arbiontrader/arbion/auth"
 	arbionerrors "github.com/arbiontrader/arbion/errors"
+	"github.com/arbiontrader/arbion/examples/internal/cli"
 	"github.com/arbiontrader/arbion/schwab"
 	"github.com/arbiontrader/arbion/schwab/schwabtest"
 	"github.com/shopspring/decimal"
 	"golang.org/x/oauth2"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "schwab-login:", err)
-		os.Exit(1)
+// program describes the command for its usage text and messages.
+func program() cli.Program {
+	return cli.Program{
+		Name:    "schwab-login",
+		Summary: "Logs in to Charles Schwab (OAuth2), keeps the tokens in an encrypted file, and prints positions and quotes.",
+		Env: []cli.Env{
+			{Name: "SCHWAB_APP_KEY", Help: "the app's key from developer.schwab.com (not read with -emulator)"},
+			{Name: "SCHWAB_APP_SECRET", Help: "the app's secret (not read with -emulator)"},
+			cli.TokenKeyEnv(),
+		},
 	}
+}
+
+func main() {
+	ctx, stop := cli.SignalContext()
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 type options struct {
-	emulator    bool
-	account     string
-	symbols     []string
-	store       string
-	redirect    string
-	forceLogin  bool
-	appKey      string
-	appSecret   string
-	tokenKeyHex string
+	emulator     bool
+	account      string
+	symbols      []string
+	tokenFile    string
+	tokenKeyFile string
+	redirect     string
+	forceLogin   bool
 }
 
-func parse(args []string) (options, error) {
+func parse(p cli.Program, fs *flag.FlagSet, args []string) (options, error) {
 	var o options
-	fs := flag.NewFlagSet("schwab-login", flag.ContinueOnError)
 	fs.BoolVar(&o.emulator, "emulator", false, "run against an in-process schwabtest emulator (no account needed)")
-	fs.StringVar(&o.account, "account", "", "account number (default: the emulator's)")
+	fs.StringVar(&o.account, "account", "", "account number (required without -emulator)")
 	symbols := fs.String("symbols", "AAPL,MSFT,SPY", "comma-separated symbols to quote")
-	fs.StringVar(&o.store, "store", "schwab-tokens.enc", "encrypted token file")
-	fs.StringVar(&o.redirect, "redirect", "https://127.0.0.1:8182/callback", "the callback URL registered for the app, byte for byte")
-	fs.BoolVar(&o.forceLogin, "login", false, "log in even if the store holds a token")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&o.tokenFile, "token-file", "schwab-tokens.enc", "encrypted token file (not with -emulator)")
+	fs.StringVar(&o.tokenKeyFile, "token-key-file", "", "read the token key from this file instead of "+auth.KeyEnv+" (not with -emulator)")
+	fs.StringVar(&o.redirect, "redirect", "https://127.0.0.1:8182/callback", "the https callback URL registered for the app, byte for byte")
+	fs.BoolVar(&o.forceLogin, "login", false, "log in even if the token file holds a token")
+	if err := p.Parse(fs, args); err != nil {
 		return o, err
 	}
-	o.symbols = strings.Split(*symbols, ",")
-	o.appKey, o.appSecret = os.Getenv("SCHWAB_APP_KEY"), os.Getenv("SCHWAB_APP_SECRET")
-	o.tokenKeyHex = os.Getenv("ARBION_TOKEN_KEY")
+	var err error
+	if o.symbols, err = symbolList(*symbols); err != nil {
+		return o, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch u, uerr := url.Parse(o.redirect); {
+	case uerr != nil || u.Scheme != "https" || u.Host == "":
+		return o, cli.Usagef("-redirect %q: want the https URL registered for the app", o.redirect)
+	case o.emulator && (set["token-file"] || set["token-key-file"]):
+		return o, cli.Usagef("-token-file and -token-key-file have no use with -emulator (its key and tokens are throwaway)")
+	case o.emulator && set["account"]:
+		return o, cli.Usagef("-account has no use with -emulator (it has one account)")
+	case !o.emulator && o.account == "":
+		return o, cli.Usagef("-account is required (or use -emulator)")
+	case !o.emulator && o.tokenFile == "":
+		return o, cli.Usagef("-token-file \"\": a file is required")
+	}
 	return o, nil
 }
 
-// run is the whole program; in is where a pasted redirect URL is read.
-func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
-	o, err := parse(args)
-	if err != nil {
-		return err
+// symbolList splits the -symbols value, refusing an empty entry.
+func symbolList(v string) ([]string, error) {
+	list := strings.Split(v, ",")
+	for _, s := range list {
+		if strings.TrimSpace(s) == "" || strings.TrimSpace(s) != s {
+			return nil, cli.Usagef("-symbols %q: want symbols separated by commas, such as AAPL,MSFT", v)
+		}
 	}
-	env, err := setup(o, out)
+	return list, nil
+}
+
+// run is the whole program: it parses args, logs in if needed, reports,
+// and returns the exit status; stdin is where a pasted redirect URL is read.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	p := program()
+	fs := p.FlagSet()
+	o, err := parse(p, fs, args)
+	if err == nil {
+		err = runMain(ctx, o, stdin, stdout)
+	}
+	return p.Exit(ctx, err, fs, stdout, stderr)
+}
+
+func runMain(ctx context.Context, o options, stdin io.Reader, stdout io.Writer) error {
+	env, err := setup(o, stdout)
 	if err != nil {
 		return err
 	}
@@ -101,7 +145,7 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	oc := schwab.OAuth2Config(env.appKey, env.appSecret, env.redirect, env.baseURL)
 	_, loadErr := store.Load(ctx, "schwab")
 	if o.forceLogin || errors.Is(loadErr, arbionerrors.ErrUnauthenticated) {
-		if err := login(ctx, env, oc, store, in, out); err != nil {
+		if err := login(ctx, env, oc, store, stdin, stdout); err != nil {
 			return err
 		}
 	} else if loadErr != nil {
@@ -117,12 +161,12 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return report(ctx, b, o.symbols, out)
+	return report(ctx, b, o.symbols, stdout)
 }
 
 // login runs the browser step (simulated by the emulator) and saves the
 // token, encrypted, to the store.
-func login(ctx context.Context, env *environment, oc *oauth2.Config, store auth.TokenStore, in io.Reader, out io.Writer) error {
+func login(ctx context.Context, env *environment, oc *oauth2.Config, store auth.TokenStore, stdin io.Reader, stdout io.Writer) error {
 	lc := schwab.LoginConfig(oc, store, "schwab")
 	lc.HTTPClient = env.httpClient
 	flow, err := auth.NewFlow(lc)
@@ -131,17 +175,17 @@ func login(ctx context.Context, env *environment, oc *oauth2.Config, store auth.
 	}
 	var redirected string
 	if env.emu != nil {
-		fmt.Fprintln(out, "Logging in to the emulator (the browser step is simulated)...")
+		fmt.Fprintln(stdout, "logging in to the emulator (the browser step is simulated)")
 		if redirected, err = env.emu.ApproveLogin(flow.AuthURL()); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintln(out, "Open this URL, log in and pick the account, then paste the URL the browser lands on:")
-		fmt.Fprintln(out, flow.AuthURL())
-		fmt.Fprint(out, "> ")
-		line, err := bufio.NewReader(in).ReadString('\n')
-		if err != nil && line == "" {
-			return fmt.Errorf("no redirect URL pasted: %w", err)
+		fmt.Fprintln(stdout, "open this URL, log in and pick the account, then paste the URL the browser lands on:")
+		fmt.Fprintln(stdout, "  "+flow.AuthURL())
+		fmt.Fprint(stdout, "redirect URL: ")
+		line, err := cli.ReadLine(ctx, stdin)
+		if err != nil {
+			return fmt.Errorf("reading the redirect URL: %w", err)
 		}
 		redirected = strings.TrimSpace(line)
 	}
@@ -149,11 +193,11 @@ func login(ctx context.Context, env *environment, oc *oauth2.Config, store auth.
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Logged in; tokens saved encrypted. Log in again before %s.\n", tok.RefreshExpiry.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(stdout, "logged in; the tokens are stored encrypted; log in again before %s\n", tok.RefreshExpiry.Format("2006-01-02 15:04 MST"))
 	return nil
 }
 
-func report(ctx context.Context, b *schwab.Broker, symbols []string, out io.Writer) error {
+func report(ctx context.Context, b *schwab.Broker, symbols []string, stdout io.Writer) error {
 	positions, err := b.Positions(ctx)
 	if err != nil {
 		return err
@@ -162,20 +206,11 @@ func report(ctx context.Context, b *schwab.Broker, symbols []string, out io.Writ
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "POSITION\tQUANTITY\tAVG COST")
-	for _, p := range positions {
-		fmt.Fprintf(w, "%s\t%s\t%s\n", p.Instrument.Symbol, p.Quantity, p.AvgCost.StringFixed(2))
-	}
-	fmt.Fprintln(w, "\nQUOTE\tBID\tASK\tLAST")
-	for _, q := range quotes {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", q.Symbol, q.Bid.StringFixed(2), q.Ask.StringFixed(2), q.Last.StringFixed(2))
-	}
-	if err := w.Flush(); err != nil {
+	if err := cli.PrintPortfolio(stdout, positions, quotes); err != nil {
 		return err
 	}
 	h := b.Health(ctx)
-	fmt.Fprintf(out, "\nauthenticated: %t; login expires %s\n", h.Authenticated, h.LoginExpiry.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(stdout, "\nauthenticated: %t; login expires %s\n", h.Authenticated, h.LoginExpiry.Format("2006-01-02 15:04 MST"))
 	return nil
 }
 
@@ -197,19 +232,18 @@ func (e *environment) close() {
 	}
 }
 
-func setup(o options, out io.Writer) (*environment, error) {
+func setup(o options, stdout io.Writer) (*environment, error) {
 	if !o.emulator {
-		key, err := hex.DecodeString(o.tokenKeyHex)
-		switch {
-		case o.appKey == "" || o.appSecret == "":
+		appKey, appSecret := os.Getenv("SCHWAB_APP_KEY"), os.Getenv("SCHWAB_APP_SECRET")
+		if appKey == "" || appSecret == "" {
 			return nil, errors.New("set SCHWAB_APP_KEY and SCHWAB_APP_SECRET (or use -emulator)")
-		case err != nil || len(key) != auth.KeySize:
-			return nil, errors.New("set ARBION_TOKEN_KEY to 64 hex characters (32 bytes); tokens are never stored unencrypted")
-		case o.account == "":
-			return nil, errors.New("-account is required")
+		}
+		key, err := cli.TokenKey(o.tokenKeyFile)
+		if err != nil {
+			return nil, err
 		}
 		return &environment{baseURL: schwab.DefaultBaseURL, account: o.account, redirect: o.redirect,
-			appKey: o.appKey, appSecret: o.appSecret, storePath: o.store, key: key}, nil
+			appKey: appKey, appSecret: appSecret, storePath: o.tokenFile, key: key}, nil
 	}
 	emu := schwabtest.New(schwabtest.Config{})
 	seedEmulator(emu)
@@ -219,8 +253,8 @@ func setup(o options, out io.Writer) (*environment, error) {
 		return nil, err
 	}
 	key := make([]byte, auth.KeySize)
-	_, _ = rand.Read(key)
-	fmt.Fprintln(out, "Emulator mode: a throwaway token file and key are used.")
+	_, _ = rand.Read(key) // crypto/rand.Read never fails (Go 1.24+)
+	fmt.Fprintln(stdout, "using the in-process Schwab emulator, with a throwaway key and token file")
 	return &environment{emu: emu, baseURL: emu.URL(), account: "12345678", redirect: emu.RedirectURI(),
 		appKey: emu.AppKey(), appSecret: emu.AppSecret(), storePath: filepath.Join(dir, "tokens.enc"), key: key,
 		httpClient: emu.Client(), cleanup: func() { emu.Close(); os.RemoveAll(dir) }}, nil

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +12,9 @@ import (
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
 	"github.com/arbiontrader/arbion/store/sqlstore"
+	"github.com/arbiontrader/arbion/store/sqlstore/sqlite"
 	"github.com/shopspring/decimal"
+	_ "modernc.org/sqlite" // the driver ExampleNew's host chose
 )
 
 // A tracker whose orders survive a restart: open SQLite (a file path is all
@@ -22,7 +25,7 @@ func Example() {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "bot.db")
 
-	db, err := sqlstore.Open(ctx, sqlstore.Config{Dialect: sqlstore.SQLite, DSN: path})
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -42,7 +45,7 @@ func Example() {
 	db.Close()
 
 	// After a restart: the same file, a new tracker, the same order.
-	db, _ = sqlstore.Open(ctx, sqlstore.Config{Dialect: sqlstore.SQLite, DSN: path})
+	db, _ = sqlite.Open(ctx, path)
 	defer db.Close()
 	tracker, _ = order.NewTracker(order.Config{Broker: p, Store: db.Orders(), Account: "acct-1"})
 	got, _ := tracker.Get(ctx, placed.LocalID)
@@ -58,9 +61,9 @@ func ExampleLease_Lead() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "arbion-example")
 	defer os.RemoveAll(dir)
-	cfg := sqlstore.Config{Dialect: sqlstore.SQLite, DSN: filepath.Join(dir, "bot.db")}
+	path := filepath.Join(dir, "bot.db")
 
-	db, _ := sqlstore.Open(ctx, cfg)
+	db, _ := sqlite.Open(ctx, path)
 	defer db.Close()
 	lease, _ := db.Lease(sqlstore.LeaseConfig{})
 	ld, err := lease.Lead(ctx, "acct-1")
@@ -77,7 +80,7 @@ func ExampleLease_Lead() {
 	_ = tracker
 
 	// A second replica (its own connection) is a standby while ld is held.
-	other, _ := sqlstore.Open(ctx, cfg)
+	other, _ := sqlite.Open(ctx, path)
 	defer other.Close()
 	otherLease, _ := other.Lease(sqlstore.LeaseConfig{})
 	_, err = otherLease.Lead(ctx, "acct-1")
@@ -98,4 +101,30 @@ func ExampleLease_Lead() {
 	// standby: true
 	// released: true
 	// new leader, larger token: true
+}
+
+// A host that opens the database itself, as database/sql intends: it
+// imports the driver it chose (here modernc.org/sqlite) and hands the
+// *sql.DB and its dialect to New. The sqlite and postgres subpackages do
+// exactly this in one call.
+func ExampleNew() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "arbion-example")
+	defer os.RemoveAll(dir)
+
+	sqldb, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "bot.db")+"?_pragma=foreign_keys(1)&_txlock=immediate")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	db, err := sqlstore.New(ctx, sqldb, sqlstore.SQLite)
+	if err != nil {
+		sqldb.Close() // on an error the *sql.DB is still the host's
+		fmt.Println(err)
+		return
+	}
+	defer db.Close() // closes sqldb
+	open, err := db.Orders().Open(ctx, "acct-1")
+	fmt.Println(db.Dialect(), "schema created, open orders:", len(open), err)
+	// Output: sqlite schema created, open orders: 0 <nil>
 }

@@ -11,7 +11,8 @@ import (
 	"testing"
 
 	"github.com/arbiontrader/arbion/store/sqlstore"
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/arbiontrader/arbion/store/sqlstore/postgres"
+	"github.com/arbiontrader/arbion/store/sqlstore/sqlite"
 )
 
 // postgresEnv names the variable that points the PostgreSQL tests at a
@@ -24,8 +25,22 @@ type engine struct {
 	open func(t testing.TB) *sqlstore.DB
 	// reopen opens the same database again (a restart, or a second replica).
 	reopen func(t testing.TB, db *sqlstore.DB) *sqlstore.DB
-	// config is the configuration db was opened with.
-	config func(db *sqlstore.DB) sqlstore.Config
+	// target is where db was opened.
+	target func(db *sqlstore.DB) target
+}
+
+// target names a database: a SQLite path or a PostgreSQL DSN.
+type target struct {
+	dialect sqlstore.Dialect
+	dsn     string
+}
+
+// openTarget opens tg as a host would: through the dialect's subpackage.
+func openTarget(ctx context.Context, tg target) (*sqlstore.DB, error) {
+	if tg.dialect == sqlstore.Postgres {
+		return postgres.Open(ctx, tg.dsn)
+	}
+	return sqlite.Open(ctx, tg.dsn)
 }
 
 // engines returns SQLite always and PostgreSQL when the variable is set.
@@ -60,7 +75,7 @@ func sqliteEngine() engine {
 	paths := &dsnBook{}
 	open := func(t testing.TB, path string) *sqlstore.DB {
 		t.Helper()
-		db, err := sqlstore.Open(t.Context(), sqlstore.Config{Dialect: sqlstore.SQLite, DSN: path})
+		db, err := sqlite.Open(t.Context(), path)
 		if err != nil {
 			t.Fatalf("open sqlite %s: %v", path, err)
 		}
@@ -74,9 +89,7 @@ func sqliteEngine() engine {
 			return open(t, filepath.Join(t.TempDir(), "arbion.db"))
 		},
 		reopen: func(t testing.TB, db *sqlstore.DB) *sqlstore.DB { return open(t, paths.get(db)) },
-		config: func(db *sqlstore.DB) sqlstore.Config {
-			return sqlstore.Config{Dialect: sqlstore.SQLite, DSN: paths.get(db)}
-		},
+		target: func(db *sqlstore.DB) target { return target{sqlstore.SQLite, paths.get(db)} },
 	}
 }
 
@@ -84,7 +97,7 @@ func postgresEngine() engine {
 	dsns := &dsnBook{}
 	open := func(t testing.TB, dsn string) *sqlstore.DB {
 		t.Helper()
-		db, err := sqlstore.Open(t.Context(), sqlstore.Config{Dialect: sqlstore.Postgres, DSN: dsn})
+		db, err := postgres.Open(t.Context(), dsn)
 		if err != nil {
 			t.Fatalf("open postgres: %v", err)
 		}
@@ -98,9 +111,7 @@ func postgresEngine() engine {
 		reopen: func(t testing.TB, db *sqlstore.DB) *sqlstore.DB {
 			return open(t, dsns.get(db))
 		},
-		config: func(db *sqlstore.DB) sqlstore.Config {
-			return sqlstore.Config{Dialect: sqlstore.Postgres, DSN: dsns.get(db)}
-		},
+		target: func(db *sqlstore.DB) target { return target{sqlstore.Postgres, dsns.get(db)} },
 	}
 }
 

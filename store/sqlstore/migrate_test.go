@@ -17,22 +17,22 @@ import (
 
 // v1Database makes a database at schema version 1 (the 0001 migration
 // alone, as an earlier release left it) holding orders of two accounts with
-// fills, and returns the config that opens it.
-func v1Database(t *testing.T, dialect sqlstore.Dialect) sqlstore.Config {
+// fills, and returns where it is.
+func v1Database(t *testing.T, dialect sqlstore.Dialect) target {
 	t.Helper()
 	var (
-		cfg    sqlstore.Config
+		tg     target
 		driver string
 		dsn    string
 	)
 	switch dialect {
 	case sqlstore.SQLite:
 		path := filepath.Join(t.TempDir(), "v1.db")
-		cfg = sqlstore.Config{Dialect: sqlstore.SQLite, DSN: path}
+		tg = target{sqlstore.SQLite, path}
 		driver, dsn = "sqlite", "file:"+path+"?_pragma=foreign_keys(1)"
 	case sqlstore.Postgres:
 		dsn = freshSchema(t)
-		cfg = sqlstore.Config{Dialect: sqlstore.Postgres, DSN: dsn}
+		tg = target{sqlstore.Postgres, dsn}
 		driver = "pgx"
 	}
 	schema, err := os.ReadFile(filepath.Join("migrations", string(dialect), "0001_init.sql"))
@@ -76,7 +76,7 @@ func v1Database(t *testing.T, dialect sqlstore.Dialect) sqlstore.Config {
 		exec("INSERT INTO arbion_fills (local_id, n, exec_id, quantity, price, fee, filled_at) VALUES "+
 			"(?, 0, 'E1', '5', '187.25', '0.01', 2)", r.local)
 	}
-	return cfg
+	return tg
 }
 
 var v1Rows = []struct{ local, client, brokerID, account, status string }{
@@ -92,8 +92,7 @@ var v1Rows = []struct{ local, client, brokerID, account, status string }{
 func TestMigrationFromVersion1KeepsEveryRecord(t *testing.T) {
 	for _, dialect := range []sqlstore.Dialect{sqlstore.SQLite, sqlstore.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
-			cfg := v1Database(t, dialect)
-			db, err := sqlstore.Open(t.Context(), cfg)
+			db, err := openTarget(t.Context(), v1Database(t, dialect))
 			if err != nil {
 				t.Fatalf("Open of a version 1 database: %v", err)
 			}

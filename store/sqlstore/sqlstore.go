@@ -16,14 +16,19 @@
 // carries the leadership's fencing token, so a replica that lost the lease
 // without noticing yet cannot overwrite the new leader's records.
 //
-// Two engines, one implementation over database/sql:
+// Two engines, one implementation over database/sql. As database/sql
+// intends, the host chooses and imports the driver, opens the *sql.DB and
+// hands it to [New] with its [Dialect]; this package imports no driver, so
+// a program compiles only the engine it uses:
 //
-//   - SQLite through the pure-Go modernc.org/sqlite driver (no cgo), the
-//     embedded default: a file path is all a user gives.
-//   - PostgreSQL through github.com/jackc/pgx/v5's database/sql driver, for
-//     several bot replicas sharing one database.
+//   - SQLite, the embedded default: [github.com/arbiontrader/arbion/store/sqlstore/sqlite]
+//     opens a file with the pure-Go modernc.org/sqlite driver (no cgo) and
+//     the settings this package needs, in one call.
+//   - PostgreSQL, for several bot replicas sharing one database:
+//     [github.com/arbiontrader/arbion/store/sqlstore/postgres] opens a DSN
+//     with github.com/jackc/pgx/v5's database/sql driver.
 //
-// The schema is embedded and versioned; [Open] applies pending migrations
+// The schema is embedded and versioned; [New] applies pending migrations
 // (safely when two replicas open at once) and refuses a database whose
 // schema is newer than the code. Money is exact: NUMERIC on PostgreSQL,
 // decimal text on SQLite.
@@ -37,14 +42,7 @@ import (
 	"strings"
 
 	"github.com/arbiontrader/arbion/errors"
-	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	"modernc.org/sqlite"               // registers the "sqlite" database/sql driver
-	sqlite3 "modernc.org/sqlite/lib"
 )
-
-// pgUniqueViolation is PostgreSQL's SQLSTATE for a unique-key violation.
-const pgUniqueViolation = "23505"
 
 // Dialect names a database engine.
 type Dialect string
@@ -55,16 +53,6 @@ const (
 	Postgres Dialect = "postgres"
 )
 
-// Config says which database to open.
-type Config struct {
-	// Dialect is SQLite or Postgres.
-	Dialect Dialect
-	// DSN is, for SQLite, a file path (or ":memory:" for a private in-memory
-	// database); for PostgreSQL, a connection string such as
-	// "postgres://user@127.0.0.1:5432/db?sslmode=disable".
-	DSN string
-}
-
 // DB is an open arbion database. It is safe for concurrent use; close it
 // with Close.
 type DB struct {
@@ -72,70 +60,60 @@ type DB struct {
 	dialect Dialect
 }
 
-// Open connects to the database described by cfg and brings its schema up
-// to date. A database whose schema is newer than this code is refused with
-// an error matching errors.ErrConfiguration.
-func Open(ctx context.Context, cfg Config) (*DB, error) {
-	var (
-		sqldb *sql.DB
-		err   error
-	)
-	switch cfg.Dialect {
-	case SQLite:
-		sqldb, err = openSQLite(cfg.DSN)
-	case Postgres:
-		if cfg.DSN == "" {
-			return nil, configError("a PostgreSQL DSN is required")
-		}
-		sqldb, err = sql.Open("pgx", cfg.DSN)
-	default:
-		return nil, configError(fmt.Sprintf("unknown dialect %q (want %q or %q)", cfg.Dialect, SQLite, Postgres))
+// New brings the schema of sqldb, a database of the given dialect opened
+// by the host with the driver of its choice, up to date and returns the
+// stores over it. The DB takes sqldb over: its Close closes sqldb. On an
+// error sqldb is left open, for the caller to close.
+//
+// On SQLite, sqldb must run with foreign keys on (New checks, and refuses
+// with errors.ErrConfiguration), should begin transactions with BEGIN
+// IMMEDIATE and wait on a busy database rather than fail at once, and works
+// best with one open connection; the sqlite subpackage sets all of this.
+// The SQLite driver must report errors with a Code() int method giving the
+// extended result code (modernc.org/sqlite does), the PostgreSQL driver
+// with a SQLState() string method (pgx and lib/pq do), so that two writers
+// racing to create the same order are told apart from a failing database.
+//
+// A nil sqldb, an unknown dialect or a database whose schema is newer than
+// this code is refused with an error matching errors.ErrConfiguration.
+func New(ctx context.Context, sqldb *sql.DB, dialect Dialect) (*DB, error) {
+	if sqldb == nil {
+		return nil, configError("a *sql.DB is required")
 	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open %s: %w", cfg.Dialect, err)
+	if dialect != SQLite && dialect != Postgres {
+		return nil, configError(fmt.Sprintf("unknown dialect %q (want %q or %q)", dialect, SQLite, Postgres))
 	}
-	db := &DB{sql: sqldb, dialect: cfg.Dialect}
 	if err := sqldb.PingContext(ctx); err != nil {
-		sqldb.Close()
-		return nil, fmt.Errorf("sqlstore: connect to %s: %w", cfg.Dialect, err)
+		return nil, fmt.Errorf("sqlstore: connect to %s: %w", dialect, err)
+	}
+	db := &DB{sql: sqldb, dialect: dialect}
+	if dialect == SQLite {
+		if err := db.checkForeignKeys(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := db.migrate(ctx); err != nil {
-		sqldb.Close()
 		return nil, err
 	}
 	return db, nil
 }
 
-// openSQLite opens one connection: SQLite allows one writer at a time, and a
-// single connection turns lock contention into queueing in database/sql
-// instead of SQLITE_BUSY errors. WAL keeps readers of other processes going.
-func openSQLite(path string) (*sql.DB, error) {
-	if path == "" {
-		return nil, configError("a SQLite file path is required (or \":memory:\")")
+// checkForeignKeys refuses a SQLite connection without foreign keys: the
+// fills of an order are deleted with it by ON DELETE CASCADE, and the
+// migrations are written for foreign keys on.
+func (db *DB) checkForeignKeys(ctx context.Context) error {
+	var on int
+	if err := db.sql.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil {
+		return fmt.Errorf("sqlstore: read PRAGMA foreign_keys: %w", err)
 	}
-	dsn := path
-	if path != ":memory:" && !strings.HasPrefix(path, "file:") {
-		dsn = "file:" + path
+	if on != 1 {
+		return configError("SQLite foreign keys are off: open the database with them on " +
+			"(modernc.org/sqlite: _pragma=foreign_keys(1) in the DSN), or with store/sqlstore/sqlite.Open")
 	}
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	dsn += sep + "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
-	if path != ":memory:" {
-		dsn += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
-	}
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(1)
-	db.SetConnMaxIdleTime(0)
-	db.SetConnMaxLifetime(0)
-	return db, nil
+	return nil
 }
 
-// Close closes the database.
+// Close closes the *sql.DB the DB was made with.
 func (db *DB) Close() error { return db.sql.Close() }
 
 // Dialect returns the engine the database runs on.
@@ -169,14 +147,26 @@ func configError(reason string) error {
 	return fmt.Errorf("sqlstore: %s: %w", reason, errors.ErrConfiguration)
 }
 
+// SQLite's extended result codes for a unique-key and a primary-key
+// violation, and PostgreSQL's SQLSTATE for a unique-key violation.
+const (
+	sqliteConstraintPrimaryKey = 1555
+	sqliteConstraintUnique     = 2067
+	pgUniqueViolation          = "23505"
+)
+
 // uniqueViolation reports whether err is a driver's unique-key (or primary
 // key) violation: SQLite's SQLITE_CONSTRAINT_UNIQUE or
-// SQLITE_CONSTRAINT_PRIMARYKEY, PostgreSQL's SQLSTATE 23505.
+// SQLITE_CONSTRAINT_PRIMARYKEY, PostgreSQL's SQLSTATE 23505. The driver's
+// error is recognised by its methods, so this package imports no driver.
 func uniqueViolation(err error) bool {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	var pe interface{ SQLState() string }
+	if errors.As(err, &pe) {
+		return pe.SQLState() == pgUniqueViolation
 	}
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == pgUniqueViolation
+	var se interface{ Code() int }
+	if errors.As(err, &se) {
+		return se.Code() == sqliteConstraintUnique || se.Code() == sqliteConstraintPrimaryKey
+	}
+	return false
 }

@@ -1,8 +1,10 @@
 package sqlstore_test
 
 import (
+	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +15,8 @@ import (
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/store/sqlstore"
+	"github.com/arbiontrader/arbion/store/sqlstore/postgres"
+	"github.com/arbiontrader/arbion/store/sqlstore/sqlite"
 	"github.com/shopspring/decimal"
 )
 
@@ -231,7 +235,7 @@ func TestSchemaNewerThanCodeRefused(t *testing.T) {
 			if _, err := db.SQL().ExecContext(t.Context(), "UPDATE arbion_schema SET version = version + 1"); err != nil {
 				t.Fatal(err)
 			}
-			_, err := sqlstore.Open(t.Context(), e.config(db))
+			_, err := openTarget(t.Context(), e.target(db))
 			if !errors.Is(err, errors.ErrConfiguration) || !strings.Contains(err.Error(), "newer than this code") {
 				t.Fatalf("reopen of a newer schema: %v", err)
 			}
@@ -259,12 +263,83 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 	}
 }
 
-func TestOpenRefusesBadConfig(t *testing.T) {
-	for _, cfg := range []sqlstore.Config{
-		{}, {Dialect: "mysql", DSN: "x"}, {Dialect: sqlstore.SQLite}, {Dialect: sqlstore.Postgres},
-	} {
-		if _, err := sqlstore.Open(t.Context(), cfg); !errors.Is(err, errors.ErrConfiguration) {
-			t.Errorf("Open(%+v) = %v, want a configuration error", cfg, err)
+// TestNewRefusesBadConfig: what a host can get wrong is refused before any
+// write, as a configuration error.
+func TestNewRefusesBadConfig(t *testing.T) {
+	noForeignKeys, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "nofk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer noForeignKeys.Close()
+	healthy, err := sql.Open("sqlite", ":memory:?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer healthy.Close()
+	tests := []struct {
+		name string
+		open func() (*sqlstore.DB, error)
+		want string // in the error
+	}{
+		{"nil *sql.DB", func() (*sqlstore.DB, error) { return sqlstore.New(t.Context(), nil, sqlstore.SQLite) }, "*sql.DB is required"},
+		{"unknown dialect", func() (*sqlstore.DB, error) { return sqlstore.New(t.Context(), healthy, "mysql") }, `unknown dialect "mysql"`},
+		{"SQLite without foreign keys", func() (*sqlstore.DB, error) {
+			return sqlstore.New(t.Context(), noForeignKeys, sqlstore.SQLite)
+		}, "foreign keys are off"},
+		{"empty SQLite path", func() (*sqlstore.DB, error) { return sqlite.Open(t.Context(), "") }, "file path is required"},
+		{"empty PostgreSQL DSN", func() (*sqlstore.DB, error) { return postgres.Open(t.Context(), "") }, "DSN is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := tt.open()
+			if !errors.Is(err, errors.ErrConfiguration) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want a configuration error containing %q", err, tt.want)
+			}
+			if db != nil {
+				t.Fatal("a DB was returned with the error")
+			}
+		})
+	}
+	// The refused SQLite database was left open for its owner and untouched.
+	var tables int
+	if err := noForeignKeys.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM sqlite_master").Scan(&tables); err != nil || tables != 0 {
+		t.Errorf("refused database: %d tables, %v; want 0 and usable", tables, err)
+	}
+}
+
+// TestNewOnAHostsSQLiteDB: a *sql.DB the host opened itself with its own
+// settings works as well as sqlite.Open's, and survives a reopen.
+func TestNewOnAHostsSQLiteDB(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "host.db")
+	open := func() *sqlstore.DB {
+		sqldb, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)&_txlock=immediate")
+		if err != nil {
+			t.Fatal(err)
 		}
+		db, err := sqlstore.New(t.Context(), sqldb, sqlstore.SQLite)
+		if err != nil {
+			sqldb.Close()
+			t.Fatal(err)
+		}
+		return db
+	}
+	db := open()
+	if db.Dialect() != sqlstore.SQLite {
+		t.Errorf("Dialect() = %q", db.Dialect())
+	}
+	o := newOrder(1)
+	if _, err := db.Orders().Create(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SQL().PingContext(t.Context()); err == nil {
+		t.Error("Close left the host's *sql.DB open")
+	}
+	db = open()
+	defer db.Close()
+	if got, err := db.Orders().Get(t.Context(), o.LocalID); err != nil || got.ClientOrderID != o.ClientOrderID {
+		t.Errorf("after reopen: %+v, %v", got.ClientOrderID, err)
 	}
 }

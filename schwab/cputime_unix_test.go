@@ -1,0 +1,18 @@
+//go:build unix
+
+package schwab
+
+import (
+	"syscall"
+	"time"
+)
+
+// processCPU returns the CPU time (user + system) the process has used, to
+// report a benchmark's cost independent of how busy the machine is.
+func processCPU() (time.Duration, bool) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, false
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), true
+}
