@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/arbiontrader/arbion/errors"
+	"github.com/arbiontrader/arbion/internal/redact"
 	"golang.org/x/oauth2"
 )
 
@@ -100,14 +101,10 @@ func secretsOf(c *oauth2.Config, extra ...string) []string {
 	return out
 }
 
-// scrub replaces every secret in s by REDACTED and cuts s to [maxEchoed]
-// bytes (at a rune boundary).
+// scrub replaces every secret in s by the redaction marker and cuts s to
+// [maxEchoed] bytes (at a rune boundary).
 func scrub(s string, secrets []string) string {
-	for _, secret := range secrets {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, redacted)
-		}
-	}
+	s = redact.Text(s, secrets...)
 	if len(s) > maxEchoed {
 		cut := maxEchoed
 		for cut > 0 && !utf8.RuneStart(s[cut]) {

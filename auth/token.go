@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arbiontrader/arbion/internal/redact"
 	"golang.org/x/oauth2"
 )
 
@@ -56,7 +57,7 @@ type Token struct {
 	Extra map[string]string
 }
 
-const redacted = "REDACTED"
+const redacted = redact.Marker
 
 // Type returns the token type, "Bearer" by default.
 func (t Token) Type() string {

@@ -82,6 +82,7 @@ import (
 	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/internal/httpx"
+	"github.com/arbiontrader/arbion/internal/redact"
 	"github.com/arbiontrader/arbion/retry"
 	"github.com/shopspring/decimal"
 	"golang.org/x/time/rate"
@@ -210,8 +211,8 @@ type Broker struct {
 	cfg      Config
 	http     *httpx.Client
 	base     *url.URL
-	signer   *jwtSigner // nil with OAuth
-	scrub    *scrubber  // secrets to cut from response text
+	signer   *jwtSigner       // nil with OAuth
+	scrub    *redact.Scrubber // secrets to cut from response text
 	products productCache
 	logger   *slog.Logger
 
@@ -375,14 +376,14 @@ func (b *Broker) authorize(ctx context.Context, req *http.Request) error {
 		if err := b.cfg.OAuth.Authorize(ctx, req); err != nil {
 			return err
 		}
-		b.scrub.remember(req.Header.Get("Authorization"))
+		b.scrub.Remember(strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer "))
 		return nil
 	}
 	tok, err := b.signer.sign(req.Method, req.URL.Host, req.URL.EscapedPath())
 	if err != nil {
 		return err
 	}
-	b.scrub.remember(tok)
+	b.scrub.Remember(tok)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	return nil
 }

@@ -52,5 +52,5 @@ func Example() {
 	fmt.Println("credentials print as:", coinbase.Credentials{KeyName: "k", PrivateKey: key.Secret})
 	// Output:
 	// filled 0.01 @ 60000 fills: 1 fees: 2.4
-	// credentials print as: coinbase.Credentials{KeyName: "k", PrivateKey: [redacted]}
+	// credentials print as: coinbase.Credentials{KeyName: "k", PrivateKey: REDACTED}
 }

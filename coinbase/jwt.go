@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/arbiontrader/arbion/errors"
+	"github.com/arbiontrader/arbion/internal/redact"
 )
 
 // JWT algorithms Coinbase accepts for CDP API keys.
@@ -32,7 +33,7 @@ const (
 const tokenLifetime = 120 * time.Second
 
 // Credentials is a CDP API key: its name (or id) and its private key. It is
-// formatted as "[redacted]" by fmt, slog and %v, so that a config printed in a
+// formatted as REDACTED by fmt, slog and %v, so that a config printed in a
 // log never carries the key.
 type Credentials struct {
 	// KeyName is the key's name, "organizations/{org}/apiKeys/{key}", or the
@@ -48,7 +49,7 @@ type Credentials struct {
 
 // String redacts the private key.
 func (c Credentials) String() string {
-	return fmt.Sprintf("coinbase.Credentials{KeyName: %q, PrivateKey: %s}", c.KeyName, redactedIfSet(c.PrivateKey))
+	return fmt.Sprintf("coinbase.Credentials{KeyName: %q, PrivateKey: %s}", c.KeyName, redact.IfSet(c.PrivateKey))
 }
 
 // GoString redacts the private key for %#v.
@@ -59,14 +60,7 @@ func (c Credentials) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.St
 
 // LogValue redacts the private key in slog output.
 func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("key_name", c.KeyName), slog.String("private_key", redactedIfSet(c.PrivateKey)))
-}
-
-func redactedIfSet(s string) string {
-	if s == "" {
-		return "[empty]"
-	}
-	return "[redacted]"
+	return slog.GroupValue(slog.String("key_name", c.KeyName), slog.String("private_key", redact.IfSet(c.PrivateKey)))
 }
 
 // jwtSigner signs one short-lived JWT per HTTP request with a CDP API key.
@@ -82,7 +76,7 @@ type jwtSigner struct {
 
 // Format redacts the signer whatever the verb.
 func (s jwtSigner) Format(f fmt.State, _ rune) {
-	_, _ = fmt.Fprintf(f, "coinbase.jwtSigner{kid: %q, alg: %s, key: [redacted]}", s.keyName, s.alg)
+	_, _ = fmt.Fprintf(f, "coinbase.jwtSigner{kid: %q, alg: %s, key: REDACTED}", s.keyName, s.alg)
 }
 
 // newJWTSigner parses the credentials. now and random default to the real

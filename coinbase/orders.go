@@ -313,7 +313,7 @@ func (b *Broker) createOnce(ctx context.Context, raw []byte, body wireCreateOrde
 	}
 	if !*out.Success {
 		code, message := createFailure(out.ErrorResponse)
-		code, message = b.scrub.scrub(code), b.scrub.scrub(message)
+		code, message = b.scrub.Scrub(code), b.scrub.Scrub(message)
 		kind := failureKind(code)
 		var refusal error = &errors.OrderError{Op: "place", ClientOrderID: body.ClientOrderID, Symbol: body.ProductID,
 			Reason: firstNonEmpty(message, code), Kind: kind,

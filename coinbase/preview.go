@@ -70,10 +70,10 @@ func (b *Broker) PreviewOrder(ctx context.Context, req broker.OrderRequest) (bro
 		*f.dst = v
 	}
 	for _, w := range out.Warning {
-		p.Warnings = append(p.Warnings, b.scrub.scrub(w))
+		p.Warnings = append(p.Warnings, b.scrub.Scrub(w))
 	}
 	for _, e := range out.Errs {
-		p.Rejects = append(p.Rejects, b.scrub.scrub(e))
+		p.Rejects = append(p.Rejects, b.scrub.Scrub(e))
 	}
 	return p, nil
 }

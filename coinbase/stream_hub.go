@@ -164,7 +164,7 @@ func (h *hub) send(ctx context.Context, c *websocket.Conn, typ, channel string, 
 		if err != nil {
 			return err
 		}
-		h.b.scrub.remember(tok)
+		h.b.scrub.Remember(tok)
 		msg.JWT = tok
 	}
 	raw, err := json.Marshal(msg)
@@ -416,7 +416,7 @@ func (s *session) handle(m wsMessage) error {
 	h := s.h
 	if m.Type == "error" {
 		return &errors.BrokerError{Broker: brokerName, Op: "stream", Kind: errors.ErrBrokerUnavailable,
-			Message: h.b.scrub.scrub(truncate(m.Message, 200)), Detail: h.b.scrub.scrub(truncate(m.Reason, 400))}
+			Message: h.b.scrub.Scrub(truncate(m.Message, 200)), Detail: h.b.scrub.Scrub(truncate(m.Reason, 400))}
 	}
 	seq := m.seq()
 	jumped := false

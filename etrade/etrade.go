@@ -46,6 +46,7 @@ import (
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/internal/httpx"
 	"github.com/arbiontrader/arbion/internal/oauth1"
+	"github.com/arbiontrader/arbion/internal/redact"
 	"github.com/arbiontrader/arbion/retry"
 	"golang.org/x/time/rate"
 )
@@ -126,8 +127,8 @@ type Config struct {
 
 // String redacts the consumer secret.
 func (c Config) String() string {
-	return fmt.Sprintf("etrade.Config{ConsumerKey:%s ConsumerSecret:%s AccountIDKey:%s Sandbox:%t}",
-		redact(c.ConsumerKey), redact(c.ConsumerSecret), c.AccountIDKey, c.Sandbox)
+	return fmt.Sprintf("etrade.Config{ConsumerKey:%q ConsumerSecret:%q AccountIDKey:%s Sandbox:%t}",
+		redact.IfSet(c.ConsumerKey), redact.IfSet(c.ConsumerSecret), c.AccountIDKey, c.Sandbox)
 }
 
 // GoString redacts the consumer secret.
@@ -138,13 +139,6 @@ func (c Config) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
 
 // LogValue redacts the consumer secret in log/slog output.
 func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
-
-func redact(s string) string {
-	if s == "" {
-		return `""`
-	}
-	return "REDACTED"
-}
 
 // Broker is one E*TRADE account. It is safe for concurrent use.
 type Broker struct {
@@ -165,7 +159,7 @@ type Broker struct {
 	previews  map[string]previewed // a caller's recent previews, by client order id
 	lastHTTP  time.Time
 	reachable bool
-	scrub     scrubber // secrets to cut from response text
+	scrub     redact.Scrubber // secrets to cut from response text (consumer secret, tokens)
 }
 
 // session is the access token in use.
@@ -208,7 +202,7 @@ func New(cfg Config) (*Broker, error) {
 	}
 	cfg = withDefaults(cfg)
 	b := &Broker{cfg: cfg, clock: cfg.Clock, eastern: eastern, log: cfg.Logger, intents: map[string]*intent{}}
-	b.scrub.remember(cfg.ConsumerSecret)
+	b.scrub.Fix(cfg.ConsumerSecret)
 	b.signer = &oauth1.Signer{ConsumerKey: cfg.ConsumerKey, ConsumerSecret: cfg.ConsumerSecret,
 		Nonce: cfg.Nonce, Clock: cfg.Clock}
 	b.api, err = httpx.New(httpx.Config{

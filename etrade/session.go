@@ -69,7 +69,7 @@ func (b *Broker) StartLogin(ctx context.Context) (RequestToken, string, error) {
 	if err != nil {
 		return RequestToken{}, "", withOp(err, "request token")
 	}
-	b.scrub.remember(p.token, p.secret)
+	b.scrub.Remember(p.token, p.secret)
 	rt := RequestToken{Token: p.token, Secret: p.secret}
 	return rt, b.AuthorizeURL(rt), nil
 }
@@ -102,7 +102,7 @@ func (b *Broker) CompleteLogin(ctx context.Context, rt RequestToken, verifier st
 		return withOp(err, "access token")
 	}
 	now := b.clock.Now()
-	b.scrub.remember(p.token, p.secret)
+	b.scrub.Remember(p.token, p.secret)
 	s := &session{token: p.token, secret: p.secret, expiry: b.midnightAfter(now), lastUsed: now}
 	tok := auth.Token{AccessToken: s.token, Secret: s.secret, TokenType: "OAuth1", Expiry: s.expiry, RefreshExpiry: s.expiry}
 	if err := b.cfg.Store.Save(ctx, b.cfg.StoreKey, tok); err != nil {
@@ -135,7 +135,7 @@ func (b *Broker) loadSession(ctx context.Context) error {
 		}
 		return err
 	}
-	b.scrub.remember(tok.AccessToken, tok.Secret)
+	b.scrub.Remember(tok.AccessToken, tok.Secret)
 	b.session = &session{token: tok.AccessToken, secret: tok.Secret, expiry: tok.Expiry}
 	if b.session.expiry.IsZero() {
 		b.session.expiry = b.midnightAfter(b.clock.Now())

@@ -35,7 +35,7 @@ type TestKey struct {
 
 // Format prints the key's name and type, never the secret.
 func (k TestKey) Format(f fmt.State, _ rune) {
-	_, _ = fmt.Fprintf(f, "coinbasetest.TestKey{Name: %q, Public: %T, Secret: [redacted]}", k.Name, k.Public)
+	_, _ = fmt.Fprintf(f, "coinbasetest.TestKey{Name: %q, Public: %T, Secret: REDACTED}", k.Name, k.Public)
 }
 
 // NewES256Key generates an ECDSA P-256 key whose Secret is a SEC1 "EC

@@ -3,6 +3,8 @@ package httpx
 import (
 	"net/url"
 	"strings"
+
+	"github.com/arbiontrader/arbion/internal/redact"
 )
 
 // secretParams are query parameter names whose values never appear in an
@@ -13,7 +15,7 @@ var secretParams = [...]string{
 	"sig", "session", "auth", "authorization",
 }
 
-const redacted = "REDACTED"
+const redacted = redact.Marker
 
 func secretParamSet(extra []string) map[string]bool {
 	set := make(map[string]bool, len(secretParams)+len(extra))

@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/arbiontrader/arbion/clock"
+	"github.com/arbiontrader/arbion/internal/redact"
 )
 
 // SignatureMethod is the only method this package implements and E*TRADE
@@ -157,8 +158,8 @@ type Credentials struct {
 
 // String redacts the secrets.
 func (c Credentials) String() string {
-	return fmt.Sprintf("oauth1.Credentials{Token:%s TokenSecret:%s Callback:%q Verifier:%s}",
-		redacted(c.Token), redacted(c.TokenSecret), c.Callback, redacted(c.Verifier))
+	return fmt.Sprintf("oauth1.Credentials{Token:%q TokenSecret:%q Callback:%q Verifier:%q}",
+		redact.IfSet(c.Token), redact.IfSet(c.TokenSecret), c.Callback, redact.IfSet(c.Verifier))
 }
 
 // GoString redacts the secrets.
@@ -169,13 +170,6 @@ func (c Credentials) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
 
 // LogValue redacts the secrets in log/slog output.
 func (c Credentials) LogValue() slog.Value { return slog.StringValue(c.String()) }
-
-func redacted(s string) string {
-	if s == "" {
-		return `""`
-	}
-	return "[REDACTED]"
-}
 
 // Signer signs requests for one consumer (application) key. The zero Nonce
 // and Now use crypto/rand and the system clock. A Signer is safe for
@@ -195,7 +189,7 @@ type Signer struct {
 
 // String redacts the consumer secret.
 func (s *Signer) String() string {
-	return fmt.Sprintf("oauth1.Signer{ConsumerKey:%s ConsumerSecret:%s}", redacted(s.ConsumerKey), redacted(s.ConsumerSecret))
+	return fmt.Sprintf("oauth1.Signer{ConsumerKey:%q ConsumerSecret:%q}", redact.IfSet(s.ConsumerKey), redact.IfSet(s.ConsumerSecret))
 }
 
 // GoString redacts the consumer secret.
