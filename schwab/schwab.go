@@ -168,6 +168,8 @@ type Config struct {
 	// again: the in-process memory is bounded, the host's order store is
 	// the durable record. Default DefaultIntentRetention.
 	IntentRetention time.Duration
+	// Stream tunes the streamer connection of StreamOrders and StreamQuotes.
+	Stream StreamConfig
 }
 
 // DefaultIntentRetention is how long a settled send's ClientOrderID is
@@ -204,6 +206,8 @@ type Broker struct {
 	tokenExpiry   time.Time
 	loginExpiry   time.Time
 	warnedLogin   time.Time
+
+	stream *streamHub // the one streamer connection (stream.go)
 }
 
 var (
@@ -230,6 +234,9 @@ func New(cfg Config) (*Broker, error) {
 	case cfg.QuoteBatchSize < 0 || cfg.LoginWarning < 0 || cfg.MatchSkew < 0 || cfg.ListMaxResults < 0 || cfg.IntentRetention < 0:
 		return nil, configErr("QuoteBatchSize, LoginWarning, MatchSkew, ListMaxResults and IntentRetention must not be negative")
 	}
+	if err := cfg.Stream.validate(); err != nil {
+		return nil, err
+	}
 	cfg.withDefaults()
 	b := &Broker{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, hash: cfg.AccountHash,
 		byClient: make(map[string]*intent), claimed: make(map[string]string),
@@ -252,6 +259,7 @@ func New(cfg Config) (*Broker, error) {
 		return nil, err
 	}
 	b.http = hc
+	b.stream = newStreamHub(b)
 	bk := buckets(cfg)
 	if _, ok := bk[bucketOrders]; ok {
 		b.orderBucket = bucketOrders
@@ -340,6 +348,8 @@ func (b *Broker) Capabilities() broker.Capabilities {
 		QuoteBatchSize:          b.cfg.QuoteBatchSize,
 		AssetClasses:            []broker.AssetClass{broker.Equity, broker.Option},
 		BarIntervals:            barIntervalsCopy(),
+		OrderStream:             true,
+		QuoteStream:             true,
 	}
 }
 

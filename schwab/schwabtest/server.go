@@ -96,6 +96,8 @@ type Config struct {
 	// GzipUnasked compresses every JSON answer, errors included, even when
 	// the client did not send Accept-Encoding: gzip (observed at Schwab).
 	GzipUnasked bool
+	// Stream configures the streamer (stream.go).
+	Stream StreamConfig
 }
 
 func (c *Config) withDefaults() {
@@ -136,6 +138,7 @@ func (c *Config) withDefaults() {
 	if c.InitialStatus == "" {
 		c.InitialStatus = "WORKING"
 	}
+	c.Stream.withDefaults()
 }
 
 // HashFor returns the hashValue the emulator gives an account number when
@@ -171,6 +174,8 @@ type Server struct {
 	appCalls []time.Time
 	inflight int
 	idle     chan struct{} // closed and replaced whenever inflight drops to 0
+
+	stream streamState
 }
 
 // New starts an emulator on a loopback httptest server. Call Close when done.
@@ -225,6 +230,7 @@ func (s *Server) Close() {
 		close(s.closing)
 	}
 	s.mu.Unlock()
+	s.closeStreams()
 	s.srv.Close()
 }
 
@@ -340,6 +346,7 @@ func (s *Server) handle(pattern string, route Route, opts routeOpts, h handler) 
 		if resp.status == 0 {
 			resp = h(r, body)
 		}
+		s.publishBook() // the streamer tells what the request changed
 		if fault != nil && s.postFault(w, r, fault, &resp) {
 			return
 		}
@@ -626,4 +633,5 @@ func (s *Server) routes() {
 	s.handle("PUT /trader/v1/accounts/{hash}/orders/{id}", RouteReplace, write, s.replaceOrder)
 	s.handle("GET /marketdata/v1/quotes", RouteQuotes, routeOpts{bearer: true, marketData: true}, s.getQuotes)
 	s.handle("GET /marketdata/v1/pricehistory", RoutePriceHistory, routeOpts{bearer: true, marketData: true}, s.priceHistory)
+	s.streamRoutes()
 }
