@@ -495,6 +495,9 @@ func (h *streamHub) loop(r *hubRun, prev <-chan struct{}) {
 	bo.InitialInterval, bo.MaxInterval, bo.MaxElapsedTime = h.cfg.BackoffInitial, h.cfg.BackoffMax, h.cfg.GiveUpAfter
 	bo.Clock = h.clk
 	bo.Reset()
+	// The loop is started for an op (a stream registering): take it first,
+	// so that the first connection's failure is that stream's answer.
+	h.apply(ls, <-r.ops, nil)
 	for {
 		err := h.session(ctx, r, ls, bo)
 		if err == errNoConsumers {

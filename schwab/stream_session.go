@@ -489,9 +489,6 @@ func (s *session) handleActivity(raw json.RawMessage, envelopeMS int64) {
 		s.gap("undecodable account activity")
 		return
 	}
-	if acct := h.b.cfg.AccountNumber; acct != "" && it.Account != "" && it.Account != acct {
-		return // another account linked to the same login
-	}
 	if it.HasSeq {
 		if s.seen[it.Seq] {
 			return // the same message again on this connection
@@ -501,6 +498,9 @@ func (s *session) handleActivity(raw json.RawMessage, envelopeMS int64) {
 			s.gap("sequence jump")
 		}
 		s.maxSeq = max(s.maxSeq, it.Seq)
+	}
+	if acct := h.b.cfg.AccountNumber; acct != "" && it.Account != "" && it.Account != acct {
+		return // another account linked to the same login
 	}
 	if !h.contents.add(strconv.FormatUint(maphash.String(h.seed, it.Type+"\x00"+it.Data), 36)) {
 		return // the same content under another seq
