@@ -334,8 +334,9 @@ type streamHub struct {
 	b   *Broker
 	cfg StreamConfig
 	clk clock.Clock
-	// onBackoff, when set (tests), learns each reconnect wait before it starts.
-	onBackoff func(time.Duration)
+	// note, when set (tests), learns what the loop did: "backoff" (with the
+	// wait, before it starts), "login" (a LOGIN was accepted), "live".
+	note func(what string, wait time.Duration)
 
 	mu       sync.Mutex
 	run      *hubRun
@@ -368,6 +369,12 @@ func newStreamHub(b *Broker) *streamHub {
 		orders: map[*orderStream]bool{}, quotes: map[*quoteStream]bool{}, last: map[string]broker.StreamQuote{},
 		execIDs: newBoundedSet(1 << 16), contents: newBoundedSet(1 << 12), replaced: newBoundedSet(1 << 12),
 		seed: maphash.MakeSeed()}
+}
+
+func (h *streamHub) noted(what string, wait time.Duration) {
+	if h.note != nil {
+		h.note(what, wait)
+	}
 }
 
 func (h *streamHub) status() broker.StreamStatus {
@@ -519,9 +526,7 @@ func (h *streamHub) loop(r *hubRun, prev <-chan struct{}) {
 			h.failAll(ls, err)
 			return
 		}
-		if h.onBackoff != nil {
-			h.onBackoff(wait)
-		}
+		h.noted("backoff", wait)
 		if !h.idle(ctx, r, ls, wait) {
 			return
 		}
@@ -618,7 +623,7 @@ func (h *streamHub) apply(ls *loopState, op *hubOp, sess *session) {
 	case opUnregister:
 		gone := h.drop(ls, op.who)
 		if sess != nil && len(gone) > 0 {
-			sess.unsubscribe(gone)
+			sess.unsubscribe(gone, nil)
 		}
 		if sess != nil && !ls.wantOrders && sess.activity {
 			sess.command(svcActivity, "UNSUBS", map[string]string{"keys": activityKey}, nil)
@@ -654,7 +659,8 @@ func (h *streamHub) apply(ls *loopState, op *hubOp, sess *session) {
 		}
 		h.mu.Unlock()
 		if sess != nil && len(gone) > 0 {
-			sess.unsubscribe(gone)
+			sess.unsubscribe(gone, op)
+			return
 		}
 		op.reply <- nil
 		return

@@ -95,6 +95,7 @@ func (h *streamHub) session(ctx context.Context, r *hubRun, ls *loopState, bo *b
 	h.mu.Lock()
 	h.st.Live = true
 	h.mu.Unlock()
+	h.noted("live", 0)
 	bo.Reset()
 	for _, op := range ls.waiting {
 		op.reply <- nil
@@ -253,6 +254,9 @@ func (s *session) login(token string, frames <-chan frameMsg) error {
 		return err
 	}
 	s.token = token
+	if result == nil {
+		s.h.noted("login", 0)
+	}
 	return result
 }
 
@@ -273,6 +277,7 @@ func (s *session) checkToken() {
 			return s.loginErr(code, msg)
 		}
 		s.token = tok
+		s.h.noted("login", 0)
 		return nil
 	})
 }
@@ -393,7 +398,10 @@ func (s *session) add(syms []string, op *hubOp) {
 	}
 }
 
-func (s *session) unsubscribe(syms []string) {
+// unsubscribe tells Schwab to stop sending syms; op, if any, is answered
+// once Schwab confirmed (a refusal is logged: the symbols are no longer
+// delivered either way).
+func (s *session) unsubscribe(syms []string, op *hubOp) {
 	bySvc := map[string][]string{}
 	for _, sym := range syms {
 		svc := serviceFor(sym)
@@ -401,9 +409,22 @@ func (s *session) unsubscribe(syms []string) {
 			bySvc[svc] = append(bySvc[svc], sym)
 		}
 	}
+	left := len(bySvc)
+	if left == 0 && op != nil {
+		op.reply <- nil
+	}
 	for svc, list := range bySvc {
 		s.mark(svc, list, false)
-		s.command(svc, "UNSUBS", map[string]string{"keys": strings.Join(list, ",")}, nil)
+		s.command(svc, "UNSUBS", map[string]string{"keys": strings.Join(list, ",")}, func(code int, msg string) error {
+			if !success(code) {
+				s.h.b.log.LogAttrs(s.ctx, slog.LevelWarn, "schwab streamer UNSUBS refused", slog.Int("code", code),
+					slog.String("msg", msg))
+			}
+			if left--; left == 0 && op != nil {
+				op.reply <- nil
+			}
+			return nil
+		})
 	}
 }
 

@@ -25,6 +25,21 @@ const (
 	StreamSkip
 )
 
+// String names the fault kind.
+func (k StreamFaultKind) String() string {
+	switch k {
+	case StreamDuplicate:
+		return "duplicate"
+	case StreamDuplicateNewSeq:
+		return "duplicate-new-seq"
+	case StreamReorder:
+		return "reorder"
+	case StreamSkip:
+		return "skip"
+	}
+	return "stream-fault(?)"
+}
+
 // StreamFault is one injected ACCT_ACTIVITY failure.
 type StreamFault struct{ Kind StreamFaultKind }
 
