@@ -477,7 +477,7 @@ var errNoConsumers = fmt.Errorf("no stream left")
 
 // loopState is what the loop goroutine owns.
 type loopState struct {
-	consumers int
+	consumers  int
 	wantOrders bool
 	refs       map[string]int // symbol → streams wanting it
 	waiting    []*hubOp       // registrations and subscriptions to answer once live

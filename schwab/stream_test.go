@@ -80,7 +80,6 @@ func streamCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-
 // The order book drives the stream: a placement, a partial fill, a cancel
 // and its confirmation arrive as events, and the fill is the same on REST.
 func TestStreamOrderLifecycle(t *testing.T) {

@@ -71,17 +71,17 @@ type stContent struct {
 }
 
 type stResponse struct {
-	Service   string      `json:"service"`
-	Command   string      `json:"command"`
-	RequestID flexID      `json:"requestid"`
-	Timestamp int64       `json:"timestamp"`
+	Service   string    `json:"service"`
+	Command   string    `json:"command"`
+	RequestID flexID    `json:"requestid"`
+	Timestamp int64     `json:"timestamp"`
 	Content   stContent `json:"content"`
 }
 
 type stNotify struct {
-	Heartbeat string      `json:"heartbeat"`
-	Service   string      `json:"service"`
-	Timestamp int64       `json:"timestamp"`
+	Heartbeat string    `json:"heartbeat"`
+	Service   string    `json:"service"`
+	Timestamp int64     `json:"timestamp"`
 	Content   stContent `json:"content"`
 }
 
@@ -231,17 +231,17 @@ type stActivity struct {
 }
 
 type stLegCancel struct {
-	LegID                   flexID  `json:"LegID"`
-	ChangedNewSchwabOrderID flexID  `json:"ChangedNewSchwabOrderId"`
-	ChangedNewOrderID       flexID  `json:"ChangedNewOrderID"`
-	CancelAcceptedTime      stDTS `json:"CancelAcceptedTime"`
+	LegID                   flexID `json:"LegID"`
+	ChangedNewSchwabOrderID flexID `json:"ChangedNewSchwabOrderId"`
+	ChangedNewOrderID       flexID `json:"ChangedNewOrderID"`
+	CancelAcceptedTime      stDTS  `json:"CancelAcceptedTime"`
 }
 
 type stExecInfo struct {
 	ExecutionID                       flexID            `json:"ExecutionId"`
 	ExecutionQuantity                 bclNum            `json:"ExecutionQuantity"`
 	ExecutionPrice                    bclNum            `json:"ExecutionPrice"`
-	ExecutionTimeStamp                stDTS           `json:"ExecutionTimeStamp"`
+	ExecutionTimeStamp                stDTS             `json:"ExecutionTimeStamp"`
 	ExecutionTransType                string            `json:"ExecutionTransType"`
 	ActualChargedCommissionAmount     bclNum            `json:"ActualChargedCommissionAmount"`
 	ActualChargedFeesCommissionAndTax map[string]bclNum `json:"ActualChargedFeesCommissionAndTax"`
@@ -266,25 +266,25 @@ type stPosting struct {
 type stPayload struct {
 	EventType string `json:"EventType"`
 	// OrderAccepted
-	CreatedTimeStamp stDTS `json:"CreatedTimeStamp"`
-	Status           string  `json:"Status"`
+	CreatedTimeStamp stDTS  `json:"CreatedTimeStamp"`
+	Status           string `json:"Status"`
 	// OrderFillCompleted
 	ExecutionInfo                  *stExecInfo     `json:"ExecutionInfo"`
 	QuantityInfo                   *stQuantityInfo `json:"QuantityInfo"`
-	LegStatus                      string            `json:"LegStatus"`
+	LegStatus                      string          `json:"LegStatus"`
 	OrderInfoForTransactionPosting *stPosting      `json:"OrderInfoForTransactionPosting"`
 	// CancelAccepted, ChangeCreated, ChangeAccepted
-	CancelRequestType        string          `json:"CancelRequestType"`
+	CancelRequestType        string        `json:"CancelRequestType"`
 	CancelTimeStamp          stDTS         `json:"CancelTimeStamp"`
 	LegCancelRequestInfoList []stLegCancel `json:"LegCancelRequestInfoList"`
-	ChangedNewSchwabOrderID  flexID          `json:"ChangedNewSchwabOrderId"`
-	ChangedNewOrderID        flexID          `json:"ChangedNewOrderID"`
-	ParentSchwabOrderID      flexID          `json:"ParentSchwabOrderID"`
+	ChangedNewSchwabOrderID  flexID        `json:"ChangedNewSchwabOrderId"`
+	ChangedNewOrderID        flexID        `json:"ChangedNewOrderID"`
+	ParentSchwabOrderID      flexID        `json:"ParentSchwabOrderID"`
 	// OrderUROutCompleted, OrderExpired
-	OutCancelType      string  `json:"OutCancelType"`
-	LeavesQuantity     bclNum  `json:"LeavesQuantity"`
-	CancelQuantity     bclNum  `json:"CancelQuantity"`
-	ExecutionTimeStamp stDTS `json:"ExecutionTimeStamp"`
+	OutCancelType      string `json:"OutCancelType"`
+	LeavesQuantity     bclNum `json:"LeavesQuantity"`
+	CancelQuantity     bclNum `json:"CancelQuantity"`
+	ExecutionTimeStamp stDTS  `json:"ExecutionTimeStamp"`
 	ValidationDetail   []struct {
 		RuleName        string `json:"NgOMSRuleName"`
 		RuleDescription string `json:"NgOMSRuleDescription"`

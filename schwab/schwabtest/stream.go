@@ -536,7 +536,9 @@ func (s *Server) subscribe(c *streamConn, r wireRequest, now time.Time) {
 
 // StallStreams makes every open streamer connection stop sending (data and
 // heartbeats) while its TCP connection stays open.
-func (s *Server) StallStreams() { s.eachConn(func(c *streamConn) { c.mu.Lock(); c.stalled = true; c.mu.Unlock() }) }
+func (s *Server) StallStreams() {
+	s.eachConn(func(c *streamConn) { c.mu.Lock(); c.stalled = true; c.mu.Unlock() })
+}
 
 // DropStreams closes every open streamer connection: with a close frame
 // when graceful, else by cutting TCP.
