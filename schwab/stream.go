@@ -335,7 +335,8 @@ type streamHub struct {
 	cfg StreamConfig
 	clk clock.Clock
 	// note, when set (tests), learns what the loop did: "backoff" (with the
-	// wait, before it starts), "login" (a LOGIN was accepted), "live".
+	// wait, once its timer runs), "login" (a LOGIN was accepted), "live"
+	// (serving, its timers running).
 	note func(what string, wait time.Duration)
 
 	mu       sync.Mutex
@@ -526,7 +527,6 @@ func (h *streamHub) loop(r *hubRun, prev <-chan struct{}) {
 			h.failAll(ls, err)
 			return
 		}
-		h.noted("backoff", wait)
 		if !h.idle(ctx, r, ls, wait) {
 			return
 		}
@@ -548,6 +548,7 @@ func fatal(err error) bool {
 func (h *streamHub) idle(ctx context.Context, r *hubRun, ls *loopState, d time.Duration) bool {
 	t := h.clk.NewTimer(d)
 	defer t.Stop()
+	h.noted("backoff", d) // the timer runs: a test may move the clock now
 	for {
 		select {
 		case <-t.C():

@@ -76,6 +76,11 @@ func TestStreamReconnects(t *testing.T) {
 			}
 			nextKinds(t, s, broker.OrderEventAccepted)
 			lastEvent := r.clock.Now()
+			// A round trip drains the frames still in flight (the routing
+			// messages after the accept), so none lands after the fault.
+			if err := q.Subscribe(ctx, "NOQUOTE"); err != nil {
+				t.Fatal(err)
+			}
 			tc.fault(r)
 			if tc.name == "subscription error item" {
 				// not a disconnect: resubscribed on the same connection
@@ -274,7 +279,7 @@ func TestStreamReloginOnTokenRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitNote(t, ns, "login")
+	waitNote(t, ns, "live")
 	r.clock.Advance(31 * time.Minute) // the 30-minute access token is dead; the check runs
 	waitNote(t, ns, "login")
 	if _, err := r.b.PlaceOrder(ctx, limitBuy("AAPL", 1, "150.00")); err != nil {

@@ -95,7 +95,6 @@ func (h *streamHub) session(ctx context.Context, r *hubRun, ls *loopState, bo *b
 	h.mu.Lock()
 	h.st.Live = true
 	h.mu.Unlock()
-	h.noted("live", 0)
 	bo.Reset()
 	for _, op := range ls.waiting {
 		op.reply <- nil
@@ -114,6 +113,7 @@ func (s *session) serve(r *hubRun, frames <-chan frameMsg) error {
 	defer watchdog.Stop()
 	tokenCheck := h.clk.NewTimer(h.cfg.TokenCheck)
 	defer tokenCheck.Stop()
+	h.noted("live", 0) // the timers run: a test may move the clock now
 	for s.err == nil {
 		select {
 		case f := <-frames:
