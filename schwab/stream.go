@@ -501,6 +501,7 @@ func (h *streamHub) loop(r *hubRun, prev <-chan struct{}) {
 	}()
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval, bo.MaxInterval, bo.MaxElapsedTime = h.cfg.BackoffInitial, h.cfg.BackoffMax, h.cfg.GiveUpAfter
+	bo.Multiplier = 2 // Schwabdev doubles from 2 s to 120 s (streaming.md §1.7)
 	bo.Clock = h.clk
 	bo.Reset()
 	// The loop is started for an op (a stream registering): take it first,

@@ -312,3 +312,34 @@ func TestStreamEndsDuringBackoff(t *testing.T) {
 		t.Errorf("a stream ended by its context has no error: %v", s.Err())
 	}
 }
+
+// Reconnects refused for a while (login denied twice) back off longer each
+// time and recover, with one gap at the end.
+func TestStreamRecoversAfterRefusedLogins(t *testing.T) {
+	r := newStreamRig(t, schwabtest.Config{}, nil)
+	ns := notes(r)
+	ctx := streamCtx(t)
+	s, err := r.b.StreamOrders(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.emu.RefuseStreamLogins(2)
+	r.emu.DropStreams(true)
+	var waits []time.Duration
+	for range 3 {
+		w := waitNote(t, ns, "backoff").wait
+		waits = append(waits, w)
+		r.clock.Advance(w)
+	}
+	gap := nextKinds(t, s, broker.OrderEventGap)[0]
+	if !gap.Since.IsZero() {
+		t.Errorf("no event came before the gap, Since %s", gap.Since)
+	}
+	if st := s.Status(); !st.Live || st.Reconnects != 3 || st.LastError == nil {
+		t.Errorf("status %+v", st)
+	}
+	// 2 s, 4 s, 8 s with ±50 % jitter: the third is always past the first.
+	if waits[2] <= waits[0] || waits[2] < 4*time.Second {
+		t.Errorf("waits %v do not back off", waits)
+	}
+}
