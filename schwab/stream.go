@@ -80,7 +80,10 @@ var (
 // by REST (or a gap if that read fails).
 func (b *Broker) StreamOrders(ctx context.Context) (broker.OrderStream, error) {
 	s := &orderStream{consumer: newConsumer(b.stream)}
-	return s, b.stream.start(ctx, s)
+	if err := b.stream.start(ctx, s); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // StreamQuotes streams level-one quotes for symbols from LEVELONE_EQUITIES,
@@ -93,7 +96,10 @@ func (b *Broker) StreamQuotes(ctx context.Context, symbols ...string) (broker.Qu
 	}
 	s := &quoteStream{consumer: newConsumer(b.stream), syms: map[string]bool{}}
 	s.pending = make(map[string]broker.StreamQuote)
-	return s, b.stream.start(ctx, s, syms...)
+	if err := b.stream.start(ctx, s, syms...); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func cleanSymbols(symbols []string) ([]string, error) {
@@ -117,10 +123,10 @@ type streamer interface {
 // plumbing, their error and their view of the connection's status.
 type consumer struct {
 	hub    *streamHub
-	signal chan struct{} // buffered 1: something was queued
-	ended  chan struct{} // closed when the hub gave up (err set)
-	done   chan struct{} // closed when the forwarder has returned
-	cancel context.CancelFunc
+	signal chan struct{}      // buffered 1: something was queued
+	ended  chan struct{}      // closed when the hub gave up (err set)
+	done   chan struct{}      // closed when the forwarder has returned
+	cancel context.CancelFunc // ends the forwarder (the stream's context's child)
 
 	mu         sync.Mutex
 	err        error
@@ -414,11 +420,6 @@ func (h *streamHub) start(ctx context.Context, s streamer, syms ...string) error
 	if err := h.call(ctx, &hubOp{kind: opRegister, who: s, syms: syms}); err != nil {
 		cancel()
 		<-c.done
-		c.mu.Lock()
-		if c.err == nil {
-			c.err = err
-		}
-		c.mu.Unlock()
 		return err
 	}
 	return nil

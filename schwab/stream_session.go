@@ -19,6 +19,11 @@ import (
 // Schwabdev send at most 500, streaming.md §1.7).
 const maxKeysPerRequest = 500
 
+// seqMemory is how many ACCT_ACTIVITY seqs below the highest a connection
+// remembers for dedup; a copy arriving later than that is caught by the
+// content and execution-id dedup instead.
+const seqMemory = 4096
+
 // session is one streamer connection, driven by the hub's loop goroutine
 // only.
 type session struct {
@@ -519,6 +524,13 @@ func (s *session) handleActivity(raw json.RawMessage, envelopeMS int64) {
 			s.gap("sequence jump")
 		}
 		s.maxSeq = max(s.maxSeq, it.Seq)
+		if len(s.seen) > 2*seqMemory {
+			for seq := range s.seen {
+				if seq < s.maxSeq-seqMemory {
+					delete(s.seen, seq)
+				}
+			}
+		}
 	}
 	if acct := h.b.cfg.AccountNumber; acct != "" && it.Account != "" && it.Account != acct {
 		return // another account linked to the same login

@@ -242,6 +242,16 @@ func TestStreamerLoginRules(t *testing.T) {
 		}
 		old.expectClosed()
 	})
+	t.Run("kicked by a login elsewhere", func(t *testing.T) {
+		s, _, c := newTestServer(t, Config{})
+		ws := dialStream(t, s)
+		ws.login(c.token)
+		s.KickStreams()
+		if code, _ := ws.code(); code != 12 {
+			t.Errorf("code %v; want 12", code)
+		}
+		ws.expectClosed()
+	})
 	t.Run("keep the older", func(t *testing.T) {
 		s, _, c := newTestServer(t, Config{Stream: StreamConfig{KeepOlderLogin: true}})
 		dialStream(t, s).login(c.token)
