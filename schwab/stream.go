@@ -477,6 +477,11 @@ func (h *streamHub) ensureRun() *hubRun {
 // errNoConsumers ends a session cleanly: nobody wants the stream any more.
 var errNoConsumers = fmt.Errorf("no stream left")
 
+// errNothingWanted ends a session cleanly: the streams left want nothing
+// (a quote stream without symbols), and Schwab closes an empty connection
+// (code 30) anyway.
+var errNothingWanted = fmt.Errorf("nothing subscribed")
+
 // loopState is what the loop goroutine owns.
 type loopState struct {
 	consumers  int
@@ -509,9 +514,16 @@ func (h *streamHub) loop(r *hubRun, prev <-chan struct{}) {
 	// so that the first connection's failure is that stream's answer.
 	h.apply(ls, <-r.ops, nil)
 	for {
-		err := h.session(ctx, r, ls, bo)
-		if err == errNoConsumers {
+		if !h.awaitWant(ctx, r, ls) {
 			return
+		}
+		err := h.session(ctx, r, ls, bo)
+		switch err {
+		case errNoConsumers:
+			return
+		case errNothingWanted:
+			ls.lost = false // no order stream is left to miss anything
+			continue
 		}
 		h.mu.Lock()
 		h.st.Live, h.st.LastError = false, err
@@ -537,6 +549,33 @@ func (h *streamHub) loop(r *hubRun, prev <-chan struct{}) {
 		h.mu.Unlock()
 	}
 }
+
+// awaitWant holds no connection while the streams want nothing, taking ops
+// until one wants something; it reports false when no stream is left.
+func (h *streamHub) awaitWant(ctx context.Context, r *hubRun, ls *loopState) bool {
+	for !ls.wanted() {
+		for _, op := range ls.waiting {
+			op.reply <- nil // subscribed to nothing: done
+		}
+		ls.waiting = nil
+		if ls.consumers == 0 {
+			return false
+		}
+		h.mu.Lock()
+		h.st.Live = false
+		h.mu.Unlock()
+		h.noted("idle", 0)
+		select {
+		case op := <-r.ops:
+			h.apply(ls, op, nil)
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+func (ls *loopState) wanted() bool { return ls.wantOrders || len(ls.refs) > 0 }
 
 // fatal reports errors not worth a reconnect: another session holds the
 // user's one connection (code 12).

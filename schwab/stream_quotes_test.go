@@ -144,3 +144,42 @@ func TestStreamQuotesSymbolLimit(t *testing.T) {
 		t.Errorf("after room was made: %v", err)
 	}
 }
+
+// A quote stream without symbols holds no connection (Schwab would close
+// an empty one with code 30); its first symbol opens one, its last closes it.
+func TestStreamQuotesWithoutSymbolsHoldNoConnection(t *testing.T) {
+	r := newStreamRig(t, schwabtest.Config{}, nil)
+	ns := notes(r)
+	ctx := streamCtx(t)
+	q, err := r.b.StreamQuotes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := r.emu.StreamConnectsTotal(); n != 0 {
+		t.Errorf("%d connections for a stream that wants nothing", n)
+	}
+	if err := q.Subscribe(ctx, "AAPL"); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextQuote(t, q); got.Symbol != "AAPL" {
+		t.Errorf("quote %+v", got)
+	}
+	if err := q.Unsubscribe(ctx, "AAPL"); err != nil {
+		t.Fatal(err)
+	}
+	waitNote(t, ns, "idle")
+	waitNote(t, ns, "idle") // the first was before the first connection
+	var logout bool
+	for _, req := range r.emu.StreamRequests() {
+		logout = logout || req.Command == "LOGOUT"
+	}
+	if !logout || q.Status().Live {
+		t.Errorf("logout sent %v, status %+v", logout, q.Status())
+	}
+	if err := q.Subscribe(ctx, "MSFT"); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextQuote(t, q); got.Symbol != "MSFT" || r.emu.StreamConnectsTotal() != 2 {
+		t.Errorf("quote %+v after %d connections", got, r.emu.StreamConnectsTotal())
+	}
+}

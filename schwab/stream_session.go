@@ -87,6 +87,7 @@ func (h *streamHub) session(ctx context.Context, r *hubRun, ls *loopState, bo *b
 	s := &session{h: h, ls: ls, ctx: sctx, ws: ws, info: info, pending: map[string]func(int, string) error{},
 		keys: map[string]map[string]bool{}, seen: map[int64]bool{}, lastMsg: h.clk.Now()}
 	defer func() {
+		s.abandon()
 		scancel()
 		_ = ws.CloseNow()
 		<-readerDone
@@ -120,6 +121,10 @@ func (s *session) serve(r *hubRun, frames <-chan frameMsg) error {
 	defer tokenCheck.Stop()
 	h.noted("live", 0) // the timers run: a test may move the clock now
 	for s.err == nil {
+		if !s.ls.wanted() && len(s.pending) == 0 {
+			s.logout()
+			return errNothingWanted
+		}
 		select {
 		case f := <-frames:
 			if f.err != nil {
@@ -152,6 +157,20 @@ func (s *session) serve(r *hubRun, frames <-chan frameMsg) error {
 func (s *session) lostConn(err error) error {
 	return &errors.BrokerError{Broker: Name, Op: "stream", Kind: errors.ErrNetwork,
 		Message: "streamer connection closed", Err: err}
+}
+
+// codeLost is the code the requests still unanswered when a connection
+// ends are answered with (not a Schwab code).
+const codeLost = -2
+
+// abandon answers the requests still pending as failed, so that no caller
+// waits for a connection that is gone.
+func (s *session) abandon() {
+	pending := s.pending
+	s.pending = map[string]func(int, string) error{}
+	for _, done := range pending {
+		_ = done(codeLost, "streamer connection lost before the answer")
+	}
 }
 
 // fail records the error that ends the session.
@@ -287,8 +306,12 @@ func (s *session) checkToken() {
 	})
 }
 
+// logout says goodbye without waiting for the answer (Schwab closes the
+// socket after it) and closes the connection.
 func (s *session) logout() {
-	s.command(svcAdmin, "LOGOUT", nil, nil)
+	s.nextID++
+	s.write(stRequest{Service: svcAdmin, Command: "LOGOUT", RequestID: strconv.Itoa(s.nextID), CustomerID: s.info.CustomerID,
+		CorrelID: s.info.CorrelID, Parameters: map[string]string{}})
 	_ = s.ws.Close(websocket.StatusNormalClosure, "")
 }
 
