@@ -1,7 +1,12 @@
 package schwab
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -342,4 +347,58 @@ func TestStreamRecoversAfterRefusedLogins(t *testing.T) {
 	if waits[2] <= waits[0] || waits[2] < 4*time.Second {
 		t.Errorf("waits %v do not back off", waits)
 	}
+}
+
+// No token and no schwabClientCustomerId (a credential, streaming.md §1.1)
+// reaches a log line or an error, through a refused login and a reconnect.
+func TestStreamSecretsStayOut(t *testing.T) {
+	var buf safeBuffer
+	r := newStreamRig(t, schwabtest.Config{}, func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	ns := notes(r)
+	ctx := streamCtx(t)
+	s, err := r.b.StreamOrders(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := r.src.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.emu.SendStreamFrame("not json " + tok.AccessToken) // echoed garbage must not be logged either
+	r.emu.RefuseStreamLogins(1)
+	r.emu.DropStreams(false)
+	for range 2 {
+		r.clock.Advance(waitNote(t, ns, "backoff").wait)
+	}
+	gap := nextKinds(t, s, broker.OrderEventGap)[0]
+	texts := []string{buf.String(), fmt.Sprint(s.Status()), fmt.Sprintf("%+v %#v", gap, r.b)}
+	for _, text := range texts {
+		for _, secret := range []string{tok.AccessToken, r.emu.StreamCustomerID()} {
+			if strings.Contains(text, secret) {
+				t.Errorf("a secret leaked into %q", text)
+			}
+		}
+	}
+	if !strings.Contains(buf.String(), "connection lost") {
+		t.Error("the log should say the connection was lost")
+	}
+}
+
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
