@@ -1,8 +1,9 @@
 // Package schwab is the arbion adapter for one Charles Schwab brokerage
 // account through the Schwab Trader API (Individual): a [broker.Broker]
 // that also implements [broker.OrderFinder], [broker.OrderLister],
-// [broker.OrderChecker], [broker.HealthReporter] and [broker.BarSource]
-// (price history, see [Broker.Bars]).
+// [broker.OrderChecker], [broker.HealthReporter], [broker.BarSource]
+// (price history, see [Broker.Bars]), [broker.OrderStreamer] and
+// [broker.QuoteStreamer] (the Streamer, see [Broker.StreamOrders]).
 //
 // Schwab specifics the adapter deals with:
 //
@@ -23,6 +24,10 @@
 //   - Numbers are decoded from their JSON text into decimals; statuses are
 //     mapped to broker.Status, an unknown one to broker.StatusUnknown (kept,
 //     reported, never terminal); fills come from the order's execution legs.
+//   - Schwab allows one Streamer connection per user (a second login drops
+//     the first): every stream of a Broker shares one connection, which
+//     re-logs in when the token changes, reconnects with backoff and reports
+//     each interruption as an OrderEventGap; the REST state stays the truth.
 package schwab
 
 import (

@@ -208,8 +208,8 @@ func (s *orderStream) push(ev broker.OrderEvent, received time.Time) {
 }
 
 func (s *orderStream) forward(ctx context.Context) {
+	defer close(s.out) // last: a reader that sees it closed sees the stream done
 	defer close(s.done)
-	defer close(s.out)
 	for {
 		s.qmu.Lock()
 		q := s.queue
@@ -261,7 +261,25 @@ func (s *quoteStream) Subscribe(ctx context.Context, symbols ...string) error {
 	if err != nil {
 		return err
 	}
+	if err := s.finished(); err != nil {
+		return err
+	}
 	return s.hub.call(ctx, &hubOp{kind: opSubscribe, who: s, syms: syms})
+}
+
+// finished returns an error once the stream has ended: an ended stream
+// takes no subscription (it would hold symbols, or a connection, for
+// nobody).
+func (c *consumer) finished() error {
+	select {
+	case <-c.done:
+		if err := c.Err(); err != nil {
+			return err
+		}
+		return streamGone()
+	default:
+		return nil
+	}
 }
 
 // Unsubscribe removes symbols from this stream; Schwab is told to stop
@@ -281,8 +299,8 @@ func (s *quoteStream) push(q broker.StreamQuote) {
 }
 
 func (s *quoteStream) forward(ctx context.Context) {
+	defer close(s.out) // last: a reader that sees it closed sees the stream done
 	defer close(s.done)
-	defer close(s.out)
 	for {
 		s.qmu.Lock()
 		var q broker.StreamQuote
@@ -472,6 +490,12 @@ func (h *streamHub) ensureRun() *hubRun {
 		go h.loop(r, prev)
 	}
 	return h.run
+}
+
+// streamGone answers an op for a stream that has ended.
+func streamGone() error {
+	return &errors.BrokerError{Broker: Name, Op: "stream quotes", Kind: errors.ErrShuttingDown,
+		Message: "the quote stream has ended"}
 }
 
 // errNoConsumers ends a session cleanly: nobody wants the stream any more.
@@ -688,6 +712,11 @@ func (h *streamHub) apply(ls *loopState, op *hubOp, sess *session) {
 		qs := op.who.(*quoteStream)
 		var gone []string
 		h.mu.Lock()
+		if !h.quotes[qs] {
+			h.mu.Unlock()
+			op.reply <- streamGone()
+			return
+		}
 		for _, sym := range op.syms {
 			if !qs.syms[sym] {
 				continue
@@ -710,6 +739,11 @@ func (h *streamHub) apply(ls *loopState, op *hubOp, sess *session) {
 	var added []string
 	if qs, ok := op.who.(*quoteStream); ok {
 		h.mu.Lock()
+		if op.kind == opSubscribe && !h.quotes[qs] {
+			h.mu.Unlock()
+			op.reply <- streamGone()
+			return
+		}
 		for _, sym := range op.syms {
 			if qs.syms[sym] {
 				continue

@@ -1,6 +1,7 @@
 package schwab
 
 import (
+	"context"
 	"testing"
 
 	"github.com/arbiontrader/arbion/broker"
@@ -181,5 +182,24 @@ func TestStreamQuotesWithoutSymbolsHoldNoConnection(t *testing.T) {
 	}
 	if got := nextQuote(t, q); got.Symbol != "MSFT" || r.emu.StreamConnectsTotal() != 2 {
 		t.Errorf("quote %+v after %d connections", got, r.emu.StreamConnectsTotal())
+	}
+}
+
+// An ended quote stream takes no subscription and opens no connection.
+func TestStreamQuotesEndedRefusesSubscribe(t *testing.T) {
+	r := newStreamRig(t, schwabtest.Config{}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	q, err := r.b.StreamQuotes(ctx, "AAPL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	for range q.Quotes() {
+	}
+	if err := q.Subscribe(context.Background(), "MSFT"); !errors.Is(err, errors.ErrShuttingDown) {
+		t.Errorf("Subscribe on an ended stream: %v", err)
+	}
+	if n := r.emu.StreamConnectsTotal(); n != 1 {
+		t.Errorf("%d connections; want the first only", n)
 	}
 }

@@ -11,7 +11,9 @@
 // one shows up as a failing test instead of being mirrored in the other.
 //
 // One server answers the OAuth (/v1/oauth), trader (/trader/v1) and market
-// data (/marketdata/v1) paths under its URL. Time comes from Config.Clock, so
+// data (/marketdata/v1) paths under its URL, and the Streamer's WebSocket
+// at /ws (stream.go: ACCT_ACTIVITY from the same order book, LEVELONE from
+// the same quotes, with faults). Time comes from Config.Clock, so
 // token expiry and the rate window move when the test moves a clocktest.Fake.
 package schwabtest
 
