@@ -1,8 +1,9 @@
 // Package schwab is the arbion adapter for one Charles Schwab brokerage
 // account through the Schwab Trader API (Individual): a [broker.Broker]
 // that also implements [broker.OrderFinder], [broker.OrderLister],
-// [broker.OrderChecker], [broker.HealthReporter] and [broker.BarSource]
-// (price history, see [Broker.Bars]).
+// [broker.OrderChecker], [broker.HealthReporter], [broker.BarSource]
+// (price history, see [Broker.Bars]), [broker.OrderStreamer] and
+// [broker.QuoteStreamer] (the Streamer, see [Broker.StreamOrders]).
 //
 // Schwab specifics the adapter deals with:
 //
@@ -23,6 +24,10 @@
 //   - Numbers are decoded from their JSON text into decimals; statuses are
 //     mapped to broker.Status, an unknown one to broker.StatusUnknown (kept,
 //     reported, never terminal); fills come from the order's execution legs.
+//   - Schwab allows one Streamer connection per user (a second login drops
+//     the first): every stream of a Broker shares one connection, which
+//     re-logs in when the token changes, reconnects with backoff and reports
+//     each interruption as an OrderEventGap; the REST state stays the truth.
 package schwab
 
 import (
@@ -168,6 +173,8 @@ type Config struct {
 	// again: the in-process memory is bounded, the host's order store is
 	// the durable record. Default DefaultIntentRetention.
 	IntentRetention time.Duration
+	// Stream tunes the streamer connection of StreamOrders and StreamQuotes.
+	Stream StreamConfig
 }
 
 // DefaultIntentRetention is how long a settled send's ClientOrderID is
@@ -204,6 +211,8 @@ type Broker struct {
 	tokenExpiry   time.Time
 	loginExpiry   time.Time
 	warnedLogin   time.Time
+
+	stream *streamHub // the one streamer connection (stream.go)
 }
 
 var (
@@ -230,6 +239,9 @@ func New(cfg Config) (*Broker, error) {
 	case cfg.QuoteBatchSize < 0 || cfg.LoginWarning < 0 || cfg.MatchSkew < 0 || cfg.ListMaxResults < 0 || cfg.IntentRetention < 0:
 		return nil, configErr("QuoteBatchSize, LoginWarning, MatchSkew, ListMaxResults and IntentRetention must not be negative")
 	}
+	if err := cfg.Stream.validate(); err != nil {
+		return nil, err
+	}
 	cfg.withDefaults()
 	b := &Broker{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, hash: cfg.AccountHash,
 		byClient: make(map[string]*intent), claimed: make(map[string]string),
@@ -252,6 +264,7 @@ func New(cfg Config) (*Broker, error) {
 		return nil, err
 	}
 	b.http = hc
+	b.stream = newStreamHub(b)
 	bk := buckets(cfg)
 	if _, ok := bk[bucketOrders]; ok {
 		b.orderBucket = bucketOrders
@@ -340,6 +353,8 @@ func (b *Broker) Capabilities() broker.Capabilities {
 		QuoteBatchSize:          b.cfg.QuoteBatchSize,
 		AssetClasses:            []broker.AssetClass{broker.Equity, broker.Option},
 		BarIntervals:            barIntervalsCopy(),
+		OrderStream:             true,
+		QuoteStream:             true,
 	}
 }
 

@@ -234,6 +234,7 @@ type QuoteValue struct {
 
 // SetQuote sets (or replaces) the quote for symbol.
 func (s *Server) SetQuote(symbol string, q QuoteValue) {
+	defer s.publishQuotes()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if q.AssetMainType == "" {

@@ -278,6 +278,7 @@ func (s *Server) replaceOrder(r *http.Request, body []byte) response {
 // PENDING_CANCEL becomes CANCELED (with the CANCELED pseudo-execution) and
 // PENDING_REPLACE becomes REPLACED.
 func (s *Server) Settle() {
+	defer s.publishBook()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, o := range s.orderSeq {
@@ -314,6 +315,7 @@ func (s *Server) cancelNowLocked(o *order) {
 // canceled. An order pending cancel or replace can still fill (the fill wins
 // the race).
 func (s *Server) Fill(orderID string, qty, price decimal.Decimal) error {
+	defer s.publishBook()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, err := s.lookupLocked(orderID)
@@ -393,6 +395,7 @@ func (s *Server) CancelBehindBack(orderID string) error {
 }
 
 func (s *Server) finish(orderID string, f func(*order)) error {
+	defer s.publishBook()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, err := s.lookupLocked(orderID)
@@ -412,6 +415,7 @@ func (s *Server) finish(orderID string, f func(*order)) error {
 // SetStatus sets an order's raw status to any string (UNKNOWN, a status
 // Schwab may add tomorrow, ...), leaving everything else as it is.
 func (s *Server) SetStatus(orderID, status string) error {
+	defer s.publishBook()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, err := s.lookupLocked(orderID)

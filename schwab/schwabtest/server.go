@@ -11,7 +11,9 @@
 // one shows up as a failing test instead of being mirrored in the other.
 //
 // One server answers the OAuth (/v1/oauth), trader (/trader/v1) and market
-// data (/marketdata/v1) paths under its URL. Time comes from Config.Clock, so
+// data (/marketdata/v1) paths under its URL, and the Streamer's WebSocket
+// at /ws (stream.go: ACCT_ACTIVITY from the same order book, LEVELONE from
+// the same quotes, with faults). Time comes from Config.Clock, so
 // token expiry and the rate window move when the test moves a clocktest.Fake.
 package schwabtest
 
@@ -96,6 +98,8 @@ type Config struct {
 	// GzipUnasked compresses every JSON answer, errors included, even when
 	// the client did not send Accept-Encoding: gzip (observed at Schwab).
 	GzipUnasked bool
+	// Stream configures the streamer (stream.go).
+	Stream StreamConfig
 }
 
 func (c *Config) withDefaults() {
@@ -136,6 +140,7 @@ func (c *Config) withDefaults() {
 	if c.InitialStatus == "" {
 		c.InitialStatus = "WORKING"
 	}
+	c.Stream.withDefaults()
 }
 
 // HashFor returns the hashValue the emulator gives an account number when
@@ -171,6 +176,8 @@ type Server struct {
 	appCalls []time.Time
 	inflight int
 	idle     chan struct{} // closed and replaced whenever inflight drops to 0
+
+	stream streamState
 }
 
 // New starts an emulator on a loopback httptest server. Call Close when done.
@@ -225,6 +232,7 @@ func (s *Server) Close() {
 		close(s.closing)
 	}
 	s.mu.Unlock()
+	s.closeStreams()
 	s.srv.Close()
 }
 
@@ -340,6 +348,7 @@ func (s *Server) handle(pattern string, route Route, opts routeOpts, h handler) 
 		if resp.status == 0 {
 			resp = h(r, body)
 		}
+		s.publishBook() // the streamer tells what the request changed
 		if fault != nil && s.postFault(w, r, fault, &resp) {
 			return
 		}
@@ -626,4 +635,5 @@ func (s *Server) routes() {
 	s.handle("PUT /trader/v1/accounts/{hash}/orders/{id}", RouteReplace, write, s.replaceOrder)
 	s.handle("GET /marketdata/v1/quotes", RouteQuotes, routeOpts{bearer: true, marketData: true}, s.getQuotes)
 	s.handle("GET /marketdata/v1/pricehistory", RoutePriceHistory, routeOpts{bearer: true, marketData: true}, s.priceHistory)
+	s.streamRoutes()
 }
