@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -304,7 +305,6 @@ func TestBadInput(t *testing.T) {
 		{"secret in config file", func(w *world) {
 			writeConfig(w, `{"broker":"schwab","schwab":{"app_secret":"x"}}`)
 		}, []string{"positions"}, exitError, "secrets go in the environment"},
-		{"not supported", nil, []string{"stream", "orders"}, exitError, "not supported"},
 		{"refused locally", nil, []string{"place", "buy", "1", "AAPL", "--tif", "ioc", "--limit", "100", "--yes"}, exitError, "not supported"},
 	}
 	for _, tt := range tests {
@@ -601,4 +601,53 @@ func TestUntracked(t *testing.T) {
 	if n := w.ordersSent(); n != 1 {
 		t.Errorf("%d orders at the broker, want 1", n)
 	}
+}
+
+// lineWriter signals seen once a write holds want; safe for one writer.
+type lineWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n, err := l.buf.Write(p)
+	if strings.Contains(l.buf.String(), l.want) {
+		l.once.Do(func() { close(l.seen) })
+	}
+	return n, err
+}
+
+func (l *lineWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// TestStreamQuotesTailsUntilCancelled: "arbion stream quotes" prints the
+// emulator's streamed quote and exits 0 when its context ends.
+func TestStreamQuotesTailsUntilCancelled(t *testing.T) {
+	w := newWorld(t, schwabName).ready()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &lineWriter{want: "AAPL", seen: make(chan struct{})}
+	var errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"stream", "quotes", "AAPL"}, strings.NewReader(""), out, &errOut, w.getenv)
+	}()
+	select {
+	case <-out.seen:
+	case code := <-done:
+		t.Fatalf("stream exited %d before any quote:\n%s\n%s", code, out.String(), errOut.String())
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit %d after Ctrl-C, want 0:\n%s", code, errOut.String())
+	}
+	w.assertNoSecret(out.String() + errOut.String())
 }
