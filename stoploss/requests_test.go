@@ -144,8 +144,8 @@ func TestRequestsPerProtectedPositionPerHour(t *testing.T) {
 		return c
 	}
 	want := map[string]counts{
-		"polling":        {quotes: 60, verify: 24},
-		"streaming":      {quotes: 0, verify: 24},
+		"polling":   {quotes: 60, verify: 24},
+		"streaming": {quotes: 0, verify: 24},
 		// The resting stop is a working order: orders are polled every
 		// 2 s (open orders, then the history), never at the idle 30 s.
 		"polling source": {quotes: 720, orders: 3600, verify: 24},

@@ -150,8 +150,11 @@ func (s *Source) wait(ctx context.Context, lim *rate.Limiter, n *atomic.Int64) e
 	now := s.clk.Now()
 	d := lim.ReserveN(now, 1).DelayFrom(now)
 	s.mu.Unlock()
-	n.Add(1)
-	return clock.Sleep(ctx, s.clk, d)
+	if err := clock.Sleep(ctx, s.clk, d); err != nil {
+		return err
+	}
+	n.Add(1) // the request is made
+	return nil
 }
 
 // status is a stream's health, shared by its goroutine and its readers.
