@@ -23,14 +23,14 @@ import (
 func streamRun(t *testing.T, n int, fault func(uint64) paper.StreamFault, seed uint64) order.StreamStats {
 	t.Helper()
 	clk := newClock()
-	p, err := paper.New(paper.Config{Now: clk.Now, Cash: decimal.New(1, 9), Faults: paper.Faults{Stream: fault}})
+	p, err := paper.New(paper.Config{Clock: clk, Cash: decimal.New(1, 9), Faults: paper.Faults{Stream: fault}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := p.SetPrice("AAPL", dec("100")); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := order.NewTracker(order.Config{Broker: p, Now: clk.Now})
+	tr, err := order.NewTracker(order.Config{Broker: p, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/arbiontrader/arbion/broker"
+	"github.com/arbiontrader/arbion/clock/clocktest"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
@@ -46,7 +47,7 @@ type joinRig struct {
 	broker  broker.Broker
 	store   order.Store
 	stream  broker.OrderStream
-	clock   *clock
+	clock   *clocktest.Fake
 	tracker *order.Tracker
 	pending []broker.OrderEvent // stream events received, not yet applied
 }
@@ -54,7 +55,7 @@ type joinRig struct {
 func newJoinRig(t *testing.T, storeKind string, wrap func(broker.Broker) broker.Broker) *joinRig {
 	t.Helper()
 	r := &joinRig{t: t, clock: newClock()}
-	p, err := paper.New(paper.Config{Now: r.clock.Now})
+	p, err := paper.New(paper.Config{Clock: r.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func newJoinRig(t *testing.T, storeKind string, wrap func(broker.Broker) broker.
 // restart replaces the tracker by a new one on the same store.
 func (r *joinRig) restart() {
 	var err error
-	r.tracker, err = order.NewTracker(order.Config{Broker: r.broker, Store: r.store, Now: r.clock.Now, Account: "a"})
+	r.tracker, err = order.NewTracker(order.Config{Broker: r.broker, Store: r.store, Clock: r.clock, Account: "a"})
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestRequestsPerProtectedPositionPerHour(t *testing.T) {
 	type counts struct{ quotes, orders, verify int }
 	run := func(t *testing.T, mode string) counts {
 		clk := clocktest.New(time.Date(2026, 11, 27, 14, 30, 0, 0, time.UTC))
-		p, err := paper.New(paper.Config{Now: clk.Now, Cash: d("1000000")})
+		p, err := paper.New(paper.Config{Clock: clk, Cash: d("1000000")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +40,7 @@ func TestRequestsPerProtectedPositionPerHour(t *testing.T) {
 			t.Fatal(err)
 		}
 		cb := &countingBroker{Broker: p, calls: make(map[string]int)}
-		tr, err := order.NewTracker(order.Config{Broker: cb, Account: "a", Now: clk.Now})
+		tr, err := order.NewTracker(order.Config{Broker: cb, Account: "a", Clock: clk})
 		if err != nil {
 			t.Fatal(err)
 		}

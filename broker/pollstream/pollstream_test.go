@@ -69,7 +69,7 @@ func (w withLister) Orders(ctx context.Context, q broker.OrderQuery) ([]broker.O
 
 func newPaper(t *testing.T, clk *clocktest.Fake) *paper.Broker {
 	t.Helper()
-	p, err := paper.New(paper.Config{Now: clk.Now, Cash: dec("1000000"), QuoteBatchSize: 2})
+	p, err := paper.New(paper.Config{Clock: clk, Cash: dec("1000000"), QuoteBatchSize: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

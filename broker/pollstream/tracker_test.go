@@ -24,7 +24,7 @@ func TestTrackerFollowsAPollingSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := order.NewTracker(order.Config{Broker: p, Now: clk.Now})
+	tr, err := order.NewTracker(order.Config{Broker: p, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
