@@ -134,7 +134,6 @@ type pipe[T any] struct {
 	seq      uint64
 	status   broker.StreamStatus
 	lastSent time.Time
-	err      error
 	wake     chan struct{}
 }
 
@@ -234,11 +233,7 @@ func (p *pipe[T]) Status() broker.StreamStatus {
 
 // Err implements broker.OrderStream and broker.QuoteStream: a paper stream
 // only ends cleanly, when its context ends.
-func (p *pipe[T]) Err() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.err
-}
+func (p *pipe[T]) Err() error { return nil }
 
 type orderStream struct{ *pipe[broker.OrderEvent] }
 
