@@ -11,7 +11,7 @@ import (
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
-	"github.com/arbiontrader/arbion/store/sqlstore"
+	"github.com/arbiontrader/arbion/store/sqlstore/sqlite"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -67,8 +67,7 @@ func newJoinRig(t *testing.T, storeKind string, wrap func(broker.Broker) broker.
 	case "memory":
 		r.store = order.NewMemoryStore()
 	case "sqlite":
-		db, err := sqlstore.Open(t.Context(), sqlstore.Config{Dialect: sqlstore.SQLite,
-			DSN: filepath.Join(t.TempDir(), "orders.db")})
+		db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "orders.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
