@@ -121,6 +121,8 @@ type applier struct {
 	changed bool
 	notify  bool     // collect updates for subscribers
 	updates []Update // collected when notify
+	// superseded are provisional fills removed and not yet reported.
+	superseded []broker.Fill
 }
 
 // event applies one event other than a status report. An illegal event, a
@@ -257,7 +259,8 @@ func (a *applier) record(prev broker.Status, f *broker.Fill) {
 	if !a.notify {
 		return
 	}
-	u := Update{Order: a.o.Clone(), PrevStatus: prev}
+	u := Update{Order: a.o.Clone(), PrevStatus: prev, Superseded: a.superseded}
+	a.superseded = nil
 	if f != nil {
 		fc := *f
 		u.Fill = &fc
@@ -379,23 +382,46 @@ func (a *applier) report(snap broker.Order) error {
 }
 
 // reportFills applies the fills a snapshot shows beyond the record.
+//
+// A listed fill is new unless its execution id is recorded, or it is the
+// same execution as a recorded fill the listing lacks (seen by another
+// source, the stream, under another id): equal quantity and price within
+// SameExecutionWindow. New listed fills replace the provisional ones,
+// which stood for them.
 func (a *applier) reportFills(snap broker.Order) []error {
 	var errs []error
 	// Listed fills count up to the snapshot's cumulative quantity: beyond it
-	// they were already counted through a synthetic fill from an earlier
-	// snapshot that gave only the cumulative figure.
+	// they were already counted under ids the listing does not show.
 	limit := snap.FilledQuantity
 	listed := decimal.Zero
+	listedIDs := make(map[string]bool, len(snap.Fills))
 	for _, f := range snap.Fills {
 		listed = listed.Add(f.Quantity)
+		listedIDs[f.ExecID] = true
 	}
 	if listed.GreaterThan(limit) {
 		limit = listed
 	}
+	var matched map[int]bool
+	var fresh []broker.Fill
 	for _, f := range snap.Fills {
 		if f.ExecID == "" || a.hasFill(f.ExecID) {
 			continue
 		}
+		i := a.matchOther(f, func(i int) bool { return matched[i] || listedIDs[a.o.Fills[i].ExecID] })
+		if i >= 0 {
+			if matched == nil {
+				matched = make(map[int]bool)
+			}
+			matched[i] = true
+			continue
+		}
+		fresh = append(fresh, f)
+	}
+	if len(fresh) > 0 {
+		a.dropProvisional()
+	}
+	for _, f := range fresh {
 		if a.o.FilledQuantity.Add(f.Quantity).GreaterThan(limit) {
 			continue
 		}
@@ -411,8 +437,8 @@ func (a *applier) reportFills(snap broker.Order) []error {
 	return errs
 }
 
-// syntheticFill is the fill a cumulative snapshot implies beyond the
-// recorded fills. Its execution id is derived from the broker id and the
+// syntheticFill is the provisional fill a cumulative snapshot implies
+// beyond the recorded fills. Its execution id is derived from the broker id and the
 // cumulative quantity, so the same snapshot seen twice yields the same id.
 func (a *applier) syntheticFill(snap broker.Order, delta decimal.Decimal) broker.Fill {
 	id := snap.OrderID
@@ -420,7 +446,7 @@ func (a *applier) syntheticFill(snap broker.Order, delta decimal.Decimal) broker
 		id = a.o.BrokerOrderID
 	}
 	f := broker.Fill{
-		ExecID:   "cum:" + id + ":" + snap.FilledQuantity.String(),
+		ExecID:   ProvisionalPrefix + id + ":" + snap.FilledQuantity.String(),
 		Quantity: delta,
 		Price:    snap.AvgFillPrice,
 		Time:     snap.UpdatedAt,

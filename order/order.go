@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
@@ -165,4 +166,38 @@ type Update struct {
 	Order      Order         // the record after the change
 	PrevStatus broker.Status // the status before the change; StatusUnknown at creation
 	Fill       *broker.Fill  // non-nil when this update applied a new fill
+	// Superseded are the provisional fills this update removed from the
+	// record: the confirmed fills that replace them are in Fill (of this
+	// and the following updates). FilledQuantity, Notional, AvgFillPrice and
+	// Fees of Order are already corrected; nothing is counted twice.
+	Superseded []broker.Fill
+}
+
+// ProvisionalPrefix starts the execution id of a provisional fill: one the
+// tracker derived from the broker's cumulative totals (a snapshot without
+// the fills listed, a Coinbase user-channel update), which has no
+// execution id of the broker's. It is counted at once and replaced by the
+// confirmed fills when a later snapshot lists them, or when a streamed
+// fill arrives that the cumulative totals had already counted.
+const ProvisionalPrefix = "cum:"
+
+// SameExecutionWindow is how far apart the times of two fills with equal
+// quantity and price, one seen by stream and one by REST under different
+// ids, may be for them to be taken as the same execution.
+const SameExecutionWindow = time.Second
+
+// IsProvisional reports whether f is a provisional fill (see
+// [ProvisionalPrefix]).
+func IsProvisional(f broker.Fill) bool { return strings.HasPrefix(f.ExecID, ProvisionalPrefix) }
+
+// ProvisionalQuantity returns the filled quantity counted by provisional
+// fills, not yet confirmed by the broker's execution ids.
+func (o Order) ProvisionalQuantity() decimal.Decimal {
+	q := decimal.Zero
+	for _, f := range o.Fills {
+		if IsProvisional(f) {
+			q = q.Add(f.Quantity)
+		}
+	}
+	return q
 }

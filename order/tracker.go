@@ -128,6 +128,8 @@ type Tracker struct {
 	queueMu    sync.Mutex
 	queue      []Update
 	delivering bool
+
+	stream streamCounters
 }
 
 // NewTracker validates cfg and returns a tracker. A missing broker or a

@@ -126,6 +126,10 @@ type Faults struct {
 	// Latency is waited, on Config.Clock, before every call (a test's
 	// auto-advancing clocktest.Fake makes it free).
 	Latency time.Duration
+	// Stream, when set, decides the fault for each message of each order
+	// and quote stream, numbered from 1 per stream (see StreamFaultEvery).
+	// It runs with the broker's lock held, so it must not call the broker.
+	Stream func(seq uint64) StreamFault
 }
 
 // withDefaults validates c and fills in its defaults.

@@ -195,6 +195,7 @@ func (b *Broker) newOrder(req broker.OrderRequest, now time.Time) *order {
 	b.bySymbol[sym].push(o)
 	b.working.push(o)
 	b.committed = b.committed.Add(o.commitment())
+	b.emitOrder(broker.OrderEventAccepted, o, nil)
 	if req.Type == broker.TrailingStop {
 		o.trailAmount, o.trailPercent = req.TrailAmount, req.TrailPercent
 		if last.IsPositive() {
@@ -314,6 +315,7 @@ func (b *Broker) fill(o *order, qty, p decimal.Decimal, now time.Time) {
 	}
 	b.cash = b.cash.Sub(signed.Mul(p)).Sub(fee)
 	b.position(o.snap.Instrument).apply(signed, p, fee)
+	b.emitOrder(broker.OrderEventFill, o, &o.snap.Fills[len(o.snap.Fills)-1])
 }
 
 // close ends o with a terminal status and releases what it reserved.
@@ -322,6 +324,9 @@ func (b *Broker) close(o *order, s broker.Status, now time.Time) {
 	o.setStatus(s, now)
 	o.cancelIn = 0
 	b.committed = b.committed.Add(o.commitment()).Sub(before)
+	if s == broker.StatusCanceled {
+		b.emitOrder(broker.OrderEventCanceled, o, nil)
+	}
 	sym := o.snap.Instrument.Symbol
 	b.working.ended()
 	if q := b.bySymbol[sym]; q.ended() == 0 {

@@ -69,6 +69,9 @@ type Broker struct {
 
 	lastError   error
 	lastErrorAt time.Time
+
+	orderStreams []*pipe[broker.OrderEvent]
+	quoteStreams []*quoteStream
 }
 
 // price is the last price of a symbol and when it was set.
@@ -124,6 +127,8 @@ func (b *Broker) Capabilities() broker.Capabilities {
 		QuoteBatchSize: b.cfg.QuoteBatchSize,
 		AssetClasses:   []broker.AssetClass{broker.Equity, broker.Option, broker.Crypto},
 		BarIntervals:   b.barIntervals(),
+		OrderStream:    true,
+		QuoteStream:    true,
 	}
 }
 
@@ -145,6 +150,7 @@ func (b *Broker) SetPrice(symbol string, p decimal.Decimal) error {
 	defer b.mu.Unlock()
 	now := b.cfg.Clock.Now()
 	b.prices[symbol] = price{value: p, at: now}
+	b.emitQuote(symbol, b.prices[symbol])
 	for _, o := range b.openOf(symbol) {
 		b.match(o, p, now)
 		b.advanceCancel(o, now)
@@ -279,6 +285,7 @@ func (b *Broker) cancel(orderID string) error {
 	}
 	o.cancelIn = b.cfg.CancelLatency
 	o.setStatus(broker.StatusPendingCancel, now)
+	b.emitOrder(broker.OrderEventCancelRequested, o, nil)
 	return nil
 }
 
@@ -326,6 +333,7 @@ func (b *Broker) replace(orderID string, req broker.OrderRequest) (broker.Ack, e
 	b.close(old, broker.StatusReplaced, now)
 	o := b.newOrder(req, now)
 	old.snap.ReplacedBy = o.snap.OrderID
+	b.emitOrder(broker.OrderEventReplaced, old, nil)
 	b.matchAtPlacement(o, now)
 	return o.ack(), nil
 }

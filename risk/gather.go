@@ -77,6 +77,17 @@ func (e *Engine) gather(ctx context.Context, req broker.OrderRequest, now time.T
 // no older than the engine's MaxQuoteAge when they arrive (a slow answer is
 // not held against the quote); each other symbol is an error.
 func (e *Engine) quotes(ctx context.Context, symbols []string) (map[string]broker.Quote, []error) {
+	streamed, isStream := e.market.(StreamedMarketData)
+	if isStream {
+		if st := streamed.Status(); !st.Fresh(e.now(), e.maxQuoteAge) {
+			stale := dataError("quote", strings.Join(symbols, ","), "the quote stream is not live or went silent", st.LastError)
+			stale.Limit = e.maxQuoteAge.String()
+			if !st.LastMessage.IsZero() {
+				stale.Actual = e.now().Sub(st.LastMessage).String()
+			}
+			return nil, []error{stale}
+		}
+	}
 	all, err := e.market.Quotes(ctx, symbols...)
 	if err != nil {
 		return nil, []error{dataError("quote", strings.Join(symbols, ","), "quote lookup failed", err)}
@@ -97,7 +108,7 @@ func (e *Engine) quotes(ctx context.Context, symbols []string) (map[string]broke
 			continue
 		}
 		// A quote from the future (clock skew) is as suspect as an old one.
-		if age := now.Sub(q.Time); age > e.maxQuoteAge || -age > e.maxQuoteAge {
+		if age := now.Sub(q.Time); !isStream && (age > e.maxQuoteAge || -age > e.maxQuoteAge) {
 			stale := dataError("quote", s, "quote is stale (taken "+q.Time.Format(time.RFC3339Nano)+")", nil)
 			stale.Limit, stale.Actual = e.maxQuoteAge.String(), age.String()
 			delete(good, k)

@@ -32,6 +32,20 @@ type MarketData interface {
 	Quotes(ctx context.Context, symbols ...string) ([]broker.Quote, error)
 }
 
+// StreamedMarketData is a MarketData kept from a quote stream (a book of
+// the last streamed quotes, say). The engine reads its Status before each
+// lookup: while the stream is not fresh (broker.StreamStatus.Fresh with
+// the engine's MaxQuoteAge: disconnected, resubscribing, or silent too
+// long) its quotes count as no data and an order that needs one is
+// refused, fail closed. A quote that has not changed while the stream is
+// fresh still holds, so only the stream's age is checked, not the quote's:
+// Quotes must return only quotes received since the stream's last
+// reconnect (an older one may have been overtaken by one lost in the gap).
+type StreamedMarketData interface {
+	MarketData
+	Status() broker.StreamStatus
+}
+
 // PnLSource returns the account's profit and loss for the trading day that
 // started at dayStart (midnight in the engine's time zone).
 type PnLSource interface {

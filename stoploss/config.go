@@ -110,6 +110,10 @@ type Config struct {
 	StopLimitSlippagePercent decimal.Decimal
 	// MaxQuoteAge is how old a quote may be; DefaultMaxQuoteAge when 0.
 	MaxQuoteAge time.Duration
+	// StreamMaxAge is how long the quote stream given to FollowQuotes may
+	// stay silent before its quotes count as no data (the sweep then polls
+	// Quotes for them); DefaultStreamMaxAge when 0.
+	StreamMaxAge time.Duration
 	// VerifyInterval is how often a sweep verifies the protective orders and
 	// positions at the broker (one OpenOrders and one Positions call). 0
 	// verifies on every sweep; the first sweep always verifies.
@@ -131,8 +135,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, configError("Orders is required")
 	case c.EscalateAfter < 0:
 		return c, configError("EscalateAfter must not be negative")
-	case c.MaxQuoteAge < 0 || c.VerifyInterval < 0:
-		return c, configError("MaxQuoteAge and VerifyInterval must not be negative")
+	case c.MaxQuoteAge < 0 || c.VerifyInterval < 0 || c.StreamMaxAge < 0:
+		return c, configError("MaxQuoteAge, StreamMaxAge and VerifyInterval must not be negative")
 	case c.StopLimitSlippagePercent.IsNegative() || c.StopLimitSlippagePercent.GreaterThanOrEqual(hundred):
 		return c, configError("StopLimitSlippagePercent must be within [0, 100)")
 	case c.EscalateTo != risk.Active && c.EscalateTo != risk.ReduceOnly && c.EscalateTo != risk.Halted:
@@ -163,6 +167,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxQuoteAge == 0 {
 		c.MaxQuoteAge = DefaultMaxQuoteAge
+	}
+	if c.StreamMaxAge == 0 {
+		c.StreamMaxAge = DefaultStreamMaxAge
 	}
 	if c.StopLimitSlippagePercent.IsZero() {
 		c.StopLimitSlippagePercent = decimal.NewFromInt(DefaultStopLimitSlippagePercent)

@@ -35,6 +35,8 @@ type Supervisor struct {
 	hmu    sync.Mutex
 	beat   Heartbeat
 	totals Totals
+
+	feed quoteFeed // the quote stream followed, if any
 }
 
 // New validates cfg, subscribes to the tracker and returns a supervisor.
@@ -298,6 +300,16 @@ func (s *Supervisor) applyUpdates(ctx context.Context, rep *Report) {
 	for _, sym := range sortedKeys(bySymbol) {
 		s.sync(ctx, rep, sym, bySymbol[sym], positions[sym])
 	}
+	if s.following() {
+		s.refreshLevels(ctx)
+	}
+}
+
+// following reports whether a quote stream is followed.
+func (s *Supervisor) following() bool {
+	s.feed.mu.Lock()
+	defer s.feed.mu.Unlock()
+	return s.feed.stream != nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

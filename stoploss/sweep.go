@@ -76,6 +76,9 @@ func (s *Supervisor) Sweep(ctx context.Context) (Report, error) {
 	if len(closes) > 0 {
 		s.closeAll(ctx, &rep, closes)
 	}
+	if s.following() {
+		s.refreshLevels(ctx)
+	}
 	s.escalate(ctx, &rep)
 	if err := ctx.Err(); err != nil {
 		return s.endSweep(rep, protected, len(recs)-protected, err), err
@@ -101,10 +104,20 @@ func (s *Supervisor) endSweep(rep Report, protected, unprotected int, err error)
 	return rep
 }
 
-// quotes fetches the records' quotes in batches of the broker's batch size.
-// A failed batch leaves its symbols without a quote: they count as stale.
+// quotes takes the records' fresh streamed quotes (see FollowQuotes) and
+// fetches the others in batches of the broker's batch size. A failed batch
+// leaves its symbols without a quote: they count as stale.
 func (s *Supervisor) quotes(ctx context.Context, rep *Report, recs []Protection) map[string]broker.Quote {
-	out := make(map[string]broker.Quote, len(recs))
+	out, fresh := s.streamedQuotes(recs, s.cfg.Clock.Now())
+	if len(fresh) > 0 {
+		polled := make([]Protection, 0, len(recs)-len(fresh))
+		for _, r := range recs {
+			if !fresh[r.Symbol] {
+				polled = append(polled, r)
+			}
+		}
+		recs = polled
+	}
 	batch := s.caps.QuoteBatchSize
 	symbols := make([]string, 0, batch)
 	for start := 0; start < len(recs); start += batch {
@@ -591,5 +604,8 @@ func (s *Supervisor) Exit(ctx context.Context, symbol string) (Report, error) {
 		reason = closeExit
 	}
 	s.closeAll(ctx, &rep, []closeIntent{{rec: rec, reason: reason}})
+	if s.following() {
+		s.refreshLevels(ctx)
+	}
 	return s.finish(rep, nil), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/arbiontrader/arbion/broker"
@@ -167,21 +168,56 @@ func (s *OrderStore) Update(ctx context.Context, o order.Order) (order.Order, er
 			// A writer that committed since checkUpdate read the row.
 			return s.missOrStale(ctx, tx, o)
 		}
-		var stored int
-		if err := tx.QueryRowContext(ctx, s.db.rebind("SELECT COUNT(*) FROM arbion_fills WHERE local_id = ?"),
-			o.LocalID).Scan(&stored); err != nil {
+		keep, err := s.keptFills(ctx, tx, o)
+		if err != nil {
 			return err
 		}
-		if stored > len(o.Fills) {
-			return &errors.OrderError{Op: "store update", LocalID: o.LocalID, Kind: errors.ErrStaleVersion,
-				Reason: fmt.Sprintf("record has %d fills, store has %d: fills are never removed", len(o.Fills), stored)}
-		}
-		return insertFills(ctx, s.db, tx, o.LocalID, o.Fills[stored:], stored)
+		return insertFills(ctx, s.db, tx, o.LocalID, o.Fills[keep:], keep)
 	})
 	if err != nil {
 		return order.Order{}, storeError("store update", o, err)
 	}
 	return saved, nil
+}
+
+// keptFills compares the stored fills with the record's: the stored ones
+// the record still starts with are kept, the others removed. Only
+// provisional fills (order.IsProvisional) are ever removed, replaced by
+// the confirmed ones; a confirmed fill missing from the record means it
+// was read before another writer added it, and is refused as stale.
+func (s *OrderStore) keptFills(ctx context.Context, tx *sql.Tx, o order.Order) (int, error) {
+	rows, err := tx.QueryContext(ctx, s.db.rebind("SELECT exec_id FROM arbion_fills WHERE local_id = ? ORDER BY n"), o.LocalID)
+	if err != nil {
+		return 0, err
+	}
+	var stored []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		stored = append(stored, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	keep := 0
+	for keep < len(stored) && keep < len(o.Fills) && stored[keep] == o.Fills[keep].ExecID {
+		keep++
+	}
+	if keep == len(stored) {
+		return keep, nil
+	}
+	for _, id := range stored[keep:] {
+		if !order.IsProvisional(broker.Fill{ExecID: id}) && !slices.ContainsFunc(o.Fills, func(f broker.Fill) bool { return f.ExecID == id }) {
+			return 0, &errors.OrderError{Op: "store update", LocalID: o.LocalID, Kind: errors.ErrStaleVersion,
+				Reason: fmt.Sprintf("record lacks stored fill %s: confirmed fills are never removed", id)}
+		}
+	}
+	_, err = tx.ExecContext(ctx, s.db.rebind("DELETE FROM arbion_fills WHERE local_id = ? AND n >= ?"), o.LocalID, keep)
+	return keep, err
 }
 
 // checkUpdate refuses an update the way the memory store does, in its
