@@ -155,8 +155,19 @@ func TestRequestsPerProtectedPositionPerHour(t *testing.T) {
 			got := run(t, mode)
 			t.Logf("%s: per protected position per hour: %d quote requests, %d order-stream requests; per account: %d verification requests",
 				mode, got.quotes, got.orders, got.verify)
-			if got != want[mode] {
-				t.Errorf("%s: got %+v, want %+v", mode, got, want[mode])
+			w := want[mode]
+			if mode != "polling source" {
+				if got != w {
+					t.Errorf("%s: got %+v, want %+v", mode, got, w)
+				}
+				return
+			}
+			// The polling source's goroutines run beside the test's clock:
+			// a poll that wakes late is timed from its waking, so the hour
+			// may hold a few polls fewer, never more.
+			if got.verify != w.verify || got.quotes > w.quotes || got.orders > w.orders ||
+				got.quotes < w.quotes*95/100 || got.orders < w.orders*95/100 {
+				t.Errorf("%s: got %+v, want at most and within 5%% of %+v", mode, got, w)
 			}
 		})
 	}
