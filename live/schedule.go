@@ -45,3 +45,10 @@ func (t *ticker) Wait(ctx context.Context) error {
 	}
 	return clock.Sleep(ctx, t.clk, t.every)
 }
+
+// ScheduleFunc adapts a function to [Schedule] (a host's cron, market
+// hours).
+type ScheduleFunc func(ctx context.Context) error
+
+// Wait calls f.
+func (f ScheduleFunc) Wait(ctx context.Context) error { return f(ctx) }
