@@ -6,7 +6,6 @@ import (
 
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/order"
-	"github.com/arbiontrader/arbion/stoploss"
 	"github.com/shopspring/decimal"
 )
 
@@ -103,9 +102,11 @@ func (t *Trader) Cancel(ctx context.Context, localID string) (order.Order, error
 
 // Exit closes symbol's protected position at market through the
 // supervisor, which cancels the resting stop first and never closes twice
-// (see stoploss.Supervisor.Exit).
-func (t *Trader) Exit(ctx context.Context, symbol string) (stoploss.Report, error) {
-	return t.r.sup.Exit(ctx, symbol)
+// (see stoploss.Supervisor.Exit): brokers reserve a protected position for
+// its stop and refuse a plain sell.
+func (t *Trader) Exit(ctx context.Context, symbol string) error {
+	_, err := t.r.sup.Exit(ctx, symbol)
+	return err
 }
 
 // Open returns the tracked orders that are not terminal.

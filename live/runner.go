@@ -63,6 +63,7 @@ type Runner struct {
 	// no such halt); a step in a later day lifts it.
 	haltDay atomic.Pointer[time.Time]
 
+	closeOnce   sync.Once
 	running     atomic.Bool
 	started     atomic.Bool
 	lastStep    atomic.Pointer[stepMark]
@@ -320,8 +321,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return configError("Run was called twice")
 	}
-	defer r.shutdown()
-	if err := r.startup(ctx); err != nil {
+	defer r.Close()
+	if err := r.Start(ctx); err != nil {
 		return err
 	}
 	streams, stopStreams := context.WithCancel(ctx)
@@ -364,9 +365,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-// startup loads the stored trading state and seeds the daily P&L with the
-// broker's positions.
-func (r *Runner) startup(ctx context.Context) error {
+// Start loads the stored trading state and seeds the daily P&L with the
+// broker's positions, and the startup probe passes from then on. Run calls
+// it; a host that drives Step itself calls it once before the first step.
+func (r *Runner) Start(ctx context.Context) error {
 	if r.cfg.RiskState != nil {
 		if err := r.engine.LoadState(ctx); err != nil {
 			return err
@@ -381,9 +383,15 @@ func (r *Runner) startup(ctx context.Context) error {
 	return nil
 }
 
-// shutdown drains the tracker, closes the supervisor and releases the
-// leadership, on a context of its own: Run's has ended.
-func (r *Runner) shutdown() {
+// Close shuts the runner down: it drains the tracker (no new write; the
+// writes in flight answered and saved), closes the supervisor and releases
+// the leadership. Run calls it when its context ends; a host that drives
+// Step itself calls it when done. It is safe to call more than once.
+func (r *Runner) Close() {
+	r.closeOnce.Do(r.close)
+}
+
+func (r *Runner) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), order.DefaultSendTimeout+time.Second)
 	defer cancel()
 	if err := r.tracker.Drain(ctx); err != nil {
