@@ -39,7 +39,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t, clk: clocktest.New(start)}
 	var err error
-	w.paper, err = paper.New(paper.Config{Now: w.clk.Now, Faults: paper.Faults{Inject: func(paper.Op) paper.Fault {
+	w.paper, err = paper.New(paper.Config{Clock: w.clk, Faults: paper.Faults{Inject: func(paper.Op) paper.Fault {
 		if w.down.Load() {
 			return paper.FaultUnavailable
 		}

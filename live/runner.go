@@ -94,7 +94,7 @@ func New(cfg Config) (*Runner, error) {
 	// Every call goes through the call watch (readiness) and on to the metrics.
 	r.calls = &callWatch{next: cfg.Metrics}
 	var err error
-	if r.broker, err = broker.WithObserver(cfg.Broker, r.calls, broker.WithObserverClock(r.clk.Now)); err != nil {
+	if r.broker, err = broker.WithObserver(cfg.Broker, r.calls, broker.WithObserverClock(r.clk)); err != nil {
 		return nil, err
 	}
 	loc := cfg.Location
@@ -115,14 +115,14 @@ func New(cfg Config) (*Runner, error) {
 	}
 	r.engine, err = risk.NewEngine(risk.Config{
 		Rules: cfg.Rules, Positions: r.broker, OpenOrders: r.broker, Account: r.broker, MarketData: r.broker,
-		PnL: r.pnl, Location: loc, MaxQuoteAge: r.cfg.MaxQuoteAge, Now: r.clk.Now, Logger: cfg.Logger,
+		PnL: r.pnl, Location: loc, MaxQuoteAge: r.cfg.MaxQuoteAge, Clock: r.clk, Logger: cfg.Logger,
 		StateStore: cfg.RiskState, StateAccount: cfg.Account,
 	})
 	if err != nil {
 		return nil, err
 	}
 	r.tracker, err = order.NewTracker(order.Config{Broker: r.broker, Store: cfg.Orders, Checker: r.engine,
-		Account: cfg.Account, Leader: cfg.Leader, Now: r.clk.Now, Logger: cfg.Logger, Alert: cfg.Alert})
+		Account: cfg.Account, Leader: cfg.Leader, Clock: r.clk, Logger: cfg.Logger, Alert: cfg.Alert})
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func New(cfg Config) (*Runner, error) {
 	}
 	r.sup, err = stoploss.New(stoploss.Config{
 		Account: cfg.Account, Broker: r.broker, Orders: openOrders{r.tracker}, Store: cfg.Protections,
-		Lock: cfg.Lock, Leader: cfg.Leader, Clock: stopClock{r.clk}, Switch: r.engine,
+		Lock: cfg.Lock, Leader: cfg.Leader, Clock: r.clk, Switch: r.engine,
 		DefaultPolicy: cfg.Policy, Policies: cfg.Policies, Mode: cfg.StopMode, MaxQuoteAge: r.cfg.MaxQuoteAge,
 		VerifyInterval: cfg.VerifyInterval, Alert: cfg.Alert, OnSweep: r.swept, Logger: cfg.Logger,
 	})
@@ -445,12 +445,5 @@ func (o openOrders) BySymbol(ctx context.Context, symbol string) ([]order.Order,
 	}
 	return out, nil
 }
-
-// stopClock is the module clock as the supervisor's clock.
-type stopClock struct{ c clock.Clock }
-
-func (s stopClock) Now() time.Time { return s.c.Now() }
-
-func (s stopClock) After(d time.Duration) <-chan time.Time { return s.c.NewTimer(d).C() }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -7,6 +7,9 @@
 //	arbion.broker.request.duration  histogram, s   [broker, op, outcome]
 //	arbion.broker.requests          counter        [broker, op, outcome]
 //	arbion.broker.ratelimit.remaining gauge        [broker, bucket]
+//	arbion.http.request.duration    histogram, s   [broker, op, status]  one per HTTP request (an adapter's Observer)
+//	arbion.http.retries             counter        [broker, op]          attempts beyond the first
+//	arbion.http.ratelimited         counter        [broker, bucket]      refused by the client-side limiter before sending
 //	arbion.orders                   counter        [state]   orders reaching each state
 //	arbion.orders.open              gauge                    tracked open orders
 //	arbion.fills                    counter        [side]
@@ -42,6 +45,9 @@ const ScopeName = "github.com/arbiontrader/arbion"
 type Metrics struct {
 	latency    metric.Float64Histogram
 	requests   metric.Int64Counter
+	httpDur    metric.Float64Histogram
+	retries    metric.Int64Counter
+	limited    metric.Int64Counter
 	headroom   metric.Int64Gauge
 	orders     metric.Int64Counter
 	open       metric.Int64Gauge
@@ -68,6 +74,14 @@ func New(mp metric.MeterProvider) (*Metrics, error) {
 		metric.WithDescription("Latency of broker calls, by broker, operation and outcome."))
 	add(err)
 	x.requests, err = m.Int64Counter("arbion.broker.requests", metric.WithDescription("Broker calls, by broker, operation and outcome."))
+	add(err)
+	x.httpDur, err = m.Float64Histogram("arbion.http.request.duration", metric.WithUnit("s"),
+		metric.WithDescription("Latency of adapters' HTTP requests, retries and rate-limit waits included, by status."))
+	add(err)
+	x.retries, err = m.Int64Counter("arbion.http.retries", metric.WithDescription("HTTP attempts beyond the first."))
+	add(err)
+	x.limited, err = m.Int64Counter("arbion.http.ratelimited",
+		metric.WithDescription("HTTP requests refused by the client-side rate limiter before sending."))
 	add(err)
 	x.headroom, err = m.Int64Gauge("arbion.broker.ratelimit.remaining",
 		metric.WithDescription("Requests the client-side rate limiter would let through now, by bucket."))
@@ -109,12 +123,30 @@ func outcome(err error) string {
 	return "error"
 }
 
-// Observe implements broker.Observer.
+// Observe implements broker.Observer. Pass it to broker.WithObserver (one
+// observation per call, counted as arbion.broker.*) and to an adapter's
+// Config.Observer (one per HTTP request, with Method set, counted as
+// arbion.http.*).
 func (m *Metrics) Observe(ctx context.Context, ev broker.Observation) {
+	if ev.Method != "" {
+		m.observeHTTP(ctx, ev)
+		return
+	}
 	attrs := metric.WithAttributes(attribute.String("broker", ev.Broker), attribute.String("op", ev.Op),
 		attribute.String("outcome", outcome(ev.Err)))
 	m.latency.Record(ctx, ev.Latency.Seconds(), attrs)
 	m.requests.Add(ctx, 1, attrs)
+}
+
+func (m *Metrics) observeHTTP(ctx context.Context, ev broker.Observation) {
+	b, op := attribute.String("broker", ev.Broker), attribute.String("op", ev.Op)
+	m.httpDur.Record(ctx, ev.Latency.Seconds(), metric.WithAttributes(b, op, attribute.Int("status", ev.Status)))
+	switch {
+	case ev.Attempts > 1:
+		m.retries.Add(ctx, int64(ev.Attempts-1), metric.WithAttributes(b, op))
+	case ev.Attempts == 0 && ev.Bucket != "":
+		m.limited.Add(ctx, 1, metric.WithAttributes(b, attribute.String("bucket", ev.Bucket)))
+	}
 }
 
 // RateLimit records a broker's client-side rate-limit headroom

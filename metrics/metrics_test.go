@@ -84,6 +84,10 @@ func TestInstrumentsByNameAndValue(t *testing.T) {
 	now := time.Date(2026, 1, 5, 15, 0, 0, 0, time.UTC)
 	m.StreamStatus(ctx, "orders", broker.StreamStatus{Live: true, Reconnects: 2, LastMessage: now.Add(-5 * time.Second)}, now)
 	m.RateLimit(ctx, "schwab", map[string]int{"orders": 119})
+	m.Observe(ctx, broker.Observation{Broker: "schwab", Op: broker.OpGetOrder, Method: "GET", Path: "/orders/1", Status: 200,
+		Attempts: 3, Latency: 3 * time.Second, Bucket: "reads"})
+	m.Observe(ctx, broker.Observation{Broker: "schwab", Op: broker.OpPlaceOrder, Method: "POST", Attempts: 0, Bucket: "orders",
+		Err: &errors.BrokerError{Kind: errors.ErrRateLimited}, Kind: errors.ErrRateLimited})
 
 	want := map[string]float64{
 		"arbion.broker.request.duration{broker=paper,op=place order,outcome=ok}.count":            2,
@@ -93,6 +97,12 @@ func TestInstrumentsByNameAndValue(t *testing.T) {
 		"arbion.broker.requests{broker=paper,op=place order,outcome=ok}":                          2,
 		"arbion.broker.requests{broker=paper,op=quotes,outcome=broker unavailable}":               1,
 		"arbion.broker.ratelimit.remaining{broker=schwab,bucket=orders}":                          119,
+		"arbion.http.request.duration{broker=schwab,op=get order,status=200}.count":               1,
+		"arbion.http.request.duration{broker=schwab,op=get order,status=200}.sum":                 3,
+		"arbion.http.request.duration{broker=schwab,op=place order,status=0}.count":               1,
+		"arbion.http.request.duration{broker=schwab,op=place order,status=0}.sum":                 0,
+		"arbion.http.retries{broker=schwab,op=get order}":                                         2,
+		"arbion.http.ratelimited{broker=schwab,bucket=orders}":                                    1,
 		"arbion.orders{state=new}":                      1,
 		"arbion.orders{state=filled}":                   1,
 		"arbion.orders.open{}":                          3,

@@ -208,7 +208,7 @@ func newBot(cfg Config, out io.Writer, leader order.Leader) (*bot, error) {
 	}
 	bt.meter = &refusals{Metrics: m, byRule: map[string]int{}}
 	bt.broker, err = paper.New(paper.Config{Cash: cfg.StartCash, FeeBps: cfg.FeeBps, MinFee: cfg.MinFee,
-		Seed: cfg.Seed, Now: bt.clk.Now})
+		Seed: cfg.Seed, Clock: bt.clk})
 	if err != nil {
 		return nil, err
 	}

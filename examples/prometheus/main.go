@@ -91,7 +91,7 @@ func run(ctx context.Context, ln net.Listener, tick time.Duration, seed uint64, 
 	}
 
 	mkt := newMarket(seed)
-	b, err := paper.New(paper.Config{Now: mkt.Now, FeeBps: decimal.NewFromInt(1)})
+	b, err := paper.New(paper.Config{Clock: mkt, FeeBps: decimal.NewFromInt(1)})
 	if err != nil {
 		return err
 	}
