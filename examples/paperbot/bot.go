@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/arbiontrader/arbion/broker"
@@ -18,7 +19,6 @@ import (
 	"github.com/arbiontrader/arbion/risk"
 	"github.com/arbiontrader/arbion/stoploss"
 	"github.com/shopspring/decimal"
-	"go.opentelemetry.io/otel/metric"
 )
 
 // account names the paper account in the tracker's records, the supervisor's
@@ -60,11 +60,9 @@ type Config struct {
 	TrailPercent      decimal.Decimal // zero: no trailing stop
 	TakeProfitPercent decimal.Decimal // zero: no take-profit
 
-	// Meter, when set, receives the runner's metrics.
-	Meter metric.MeterProvider
-	// serve, when set, is handed the runner once it is built (main serves
-	// its health and metrics over HTTP).
-	serve func(r *live.Runner)
+	// serve, when set, is handed the runner once it is built and the
+	// refusals by rule so far (main serves them over HTTP).
+	serve func(r *live.Runner, refused func() map[string]int)
 	// afterStep, when set, is called after each traded step (tests look at
 	// the bot's books there).
 	afterStep func(ctx context.Context, bt *bot, step int) error
@@ -202,7 +200,7 @@ func newBot(cfg Config, out io.Writer, leader order.Leader) (*bot, error) {
 		protections: newSwapProtections(stoploss.NewMemoryStore()),
 	}
 	bt.bars = &lastBar{}
-	m, err := metrics.New(cfg.Meter)
+	m, err := metrics.New(nil) // the example counts refusals; a host passes its MeterProvider
 	if err != nil {
 		return nil, err
 	}
@@ -336,22 +334,31 @@ func (bt *bot) summary(ctx context.Context, steps, resumedFrom int) (Summary, er
 // the summary as well.
 type refusals struct {
 	*metrics.Metrics
+	mu     sync.Mutex // the HTTP server reads them while the bot trades
 	byRule map[string]int
 	n      int
 }
 
 // Refused counts one refused order and passes it on.
 func (r *refusals) Refused(ctx context.Context, rules []string) {
+	r.mu.Lock()
 	r.n++
 	for _, name := range rules {
 		r.byRule[name]++
 	}
+	r.mu.Unlock()
 	r.Metrics.Refused(ctx, rules)
 }
 
-func (r *refusals) total() int { return r.n }
+func (r *refusals) total() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
 
 func (r *refusals) rules() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	out := make(map[string]int, len(r.byRule))
 	for k, v := range r.byRule {
 		out[k] = v

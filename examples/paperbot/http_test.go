@@ -42,7 +42,7 @@ func TestServesHealthAndMetrics(t *testing.T) {
 		"/health/ready":   "200 OK ok",
 		"/health/startup": "200 OK ok",
 		"/health":         `"status":"ok"`,
-		"/health/metrics": "arbion.broker.requests",
+		"/health/metrics": `"StopsPlaced":`,
 	} {
 		if !strings.Contains(got[path], want) {
 			t.Errorf("%s = %q, want %q in it", path, got[path], want)

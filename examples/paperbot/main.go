@@ -20,8 +20,10 @@
 //	go run ./examples/paperbot -http 127.0.0.1:8080 -steps 200000
 //
 // With -http it serves /health, /health/ready, /health/live,
-// /health/startup and /health/metrics (the runner's OpenTelemetry metrics,
-// as JSON) while it trades.
+// /health/startup and /health/metrics (the supervisor's totals, the risk
+// refusals by rule, the trading state, as JSON) while it trades. For the
+// OpenTelemetry metrics through a Prometheus exporter see
+// examples/prometheus: arbion's own module takes the metric API only.
 //
 // The default database is paperbot.db in the working directory. -steps is
 // the step the run trades up to: run it again with a larger -steps to go on
@@ -48,8 +50,6 @@ import (
 	"github.com/arbiontrader/arbion/health"
 	"github.com/arbiontrader/arbion/live"
 	"github.com/shopspring/decimal"
-	sdk "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // defaultDB is the database file used without -db.
@@ -154,17 +154,13 @@ func runMain(ctx context.Context, cfg Config, addr string, out io.Writer) error 
 		if err != nil {
 			return fmt.Errorf("-http %s: %w", addr, err)
 		}
-		reader := sdk.NewManualReader()
-		provider := sdk.NewMeterProvider(sdk.WithReader(reader))
-		defer func() { _ = provider.Shutdown(context.Background()) }()
-		cfg.Meter = provider
 		srv := &http.Server{ReadHeaderTimeout: 5 * time.Second}
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			_ = srv.Shutdown(sctx)
 		}()
-		cfg.serve = func(r *live.Runner) {
+		cfg.serve = func(r *live.Runner, refused func() map[string]int) {
 			h, err := health.New(health.Config{Ready: r.Checks(live.CheckConfig{}), Started: r.Started})
 			if err != nil {
 				fmt.Fprintln(out, "health:", err)
@@ -174,13 +170,17 @@ func runMain(ctx context.Context, cfg Config, addr string, out io.Writer) error 
 			mux.Handle("/health", h)
 			mux.Handle("/health/", h)
 			mux.HandleFunc("GET /health/metrics", func(w http.ResponseWriter, req *http.Request) {
-				var rm metricdata.ResourceMetrics
-				if err := reader.Collect(req.Context(), &rm); err != nil {
-					http.Error(w, err.Error(), http.StatusInternalServerError)
+				open, err := r.Tracker().Open(req.Context())
+				if err != nil {
+					http.Error(w, "open orders: "+err.Error(), http.StatusServiceUnavailable)
 					return
 				}
+				st, why := r.Engine().State()
 				w.Header().Set("Content-Type", "application/json")
-				_ = json.NewEncoder(w).Encode(rm.ScopeMetrics)
+				_ = json.NewEncoder(w).Encode(map[string]any{
+					"open_orders": len(open), "stops": r.Supervisor().Totals(), "refused_by_rule": refused(),
+					"trading_state": st.String(), "trading_reason": why, "heartbeat": r.Supervisor().Heartbeat(),
+				})
 			})
 			srv.Handler = mux
 			go func() { _ = srv.Serve(ln) }()

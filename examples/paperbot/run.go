@@ -72,7 +72,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 		return Summary{}, err
 	}
 	if cfg.serve != nil {
-		cfg.serve(bt.runner)
+		cfg.serve(bt.runner, bt.meter.rules)
 	}
 	for i := 1; i <= saved; i++ {
 		if err := ctx.Err(); err != nil {
