@@ -229,7 +229,8 @@ type StepReport struct {
 // the supervisor's pending updates, Sweep, the strategies' new bars, the
 // updates they caused. It runs to its end on every error but a strategy's
 // (which stops the step and is returned as is); the others are joined
-// into the error returned.
+// into the error returned, but for errors.ErrNotLeader: a standby replica
+// (Config.Leader not held) reconciles and does nothing else, quietly.
 func (r *Runner) Step(ctx context.Context) (StepReport, error) {
 	r.stepMu.Lock()
 	defer r.stepMu.Unlock()
@@ -263,9 +264,21 @@ func (r *Runner) Step(ctx context.Context) (StepReport, error) {
 		errs = append(errs, err)
 	}
 	r.report(ctx)
-	err = errors.Join(errs...)
+	err = errors.Join(standbyQuiet(errs)...)
 	r.mark(r.clk.Now(), err)
 	return rep, err
+}
+
+// standbyQuiet drops the errors that only say this process does not lead
+// the account: a standby replica does nothing by design.
+func standbyQuiet(errs []error) []error {
+	out := errs[:0]
+	for _, err := range errs {
+		if !errors.Is(err, errors.ErrNotLeader) {
+			out = append(out, err)
+		}
+	}
+	return out
 }
 
 func (r *Runner) mark(at time.Time, err error) { r.lastStep.Store(&stepMark{at: at, err: err}) }
