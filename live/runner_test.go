@@ -236,6 +236,7 @@ func TestNewValidates(t *testing.T) {
 		"bad rule": func(c *live.Config) { c.Rules = []risk.Rule{risk.MaxOrderQuantity{}} },
 		"no bars": func(c *live.Config) {
 			c.Bars = nil
+			c.Broker = struct{ broker.Broker }{c.Broker} // only the Broker methods: no bar source
 			c.Strategies = []live.Strategy{{Symbol: "AAPL", Interval: broker.OneMinute, Strategy: buyOnce(new(atomic.Int32))}}
 		},
 	}
