@@ -229,12 +229,15 @@ type StepReport struct {
 // the supervisor's pending updates, Sweep, the strategies' new bars, the
 // updates they caused. It runs to its end on every error but a strategy's
 // (which stops the step and is returned as is); the others are joined
-// into the error returned, but for errors.ErrNotLeader: a standby replica
-// (Config.Leader not held) reconciles and does nothing else, quietly.
+// into the error returned, but for errors.ErrNotLeader when the step began
+// without the leadership: a standby replica (Config.Leader not held)
+// reconciles and does nothing else, quietly. A leadership lost during the
+// step is an error.
 func (r *Runner) Step(ctx context.Context) (StepReport, error) {
 	r.stepMu.Lock()
 	defer r.stepMu.Unlock()
 	rep := StepReport{Time: r.clk.Now()}
+	standby := r.cfg.Leader != nil && r.cfg.Leader.Err() != nil
 	var errs []error
 	if err := r.newDay(ctx, rep.Time); err != nil {
 		errs = append(errs, err)
@@ -264,13 +267,17 @@ func (r *Runner) Step(ctx context.Context) (StepReport, error) {
 		errs = append(errs, err)
 	}
 	r.report(ctx)
-	err = errors.Join(standbyQuiet(errs)...)
+	if standby {
+		errs = standbyQuiet(errs)
+	}
+	err = errors.Join(errs...)
 	r.mark(r.clk.Now(), err)
 	return rep, err
 }
 
 // standbyQuiet drops the errors that only say this process does not lead
-// the account: a standby replica does nothing by design.
+// the account: a standby replica does nothing by design. A step that began
+// as the leader keeps them: the leadership was lost during the step.
 func standbyQuiet(errs []error) []error {
 	out := errs[:0]
 	for _, err := range errs {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -146,4 +147,64 @@ func killSomewhere(t *testing.T, cmd *exec.Cmd, delay time.Duration) (string, ti
 	}
 	timer.Stop()
 	return out.String(), time.Since(began), err
+}
+
+// TestTerminatedBotStopsBetweenSteps sends SIGTERM at random moments: the
+// bot finishes the step in flight as the account's leader, saves it, says
+// where it stopped and exits 130; the restart resumes after exactly that
+// step, with nothing cut off half-way.
+func TestTerminatedBotStopsBetweenSteps(t *testing.T) {
+	points := envInt(t, "ARBION_TERM_POINTS", 3)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "paperbot")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	db := filepath.Join(dir, "term.db")
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	stopped := regexp.MustCompile(`interrupted after step (\d+);`)
+	resumed := regexp.MustCompile(`resumed after step (\d+) from`)
+	last := ""
+	for k := range points {
+		cmd := exec.Command(bin, "-steps", "1000000", "-seed", "3", "-every", "0", "-lease-ttl", "400ms", "-db", db)
+		text, _, err := signalSomewhere(t, cmd, time.Duration(200+rng.IntN(300))*time.Millisecond)
+		if last != "" {
+			if m := resumed.FindStringSubmatch(text); m == nil || m[1] != last || strings.Contains(text, "cut off") {
+				t.Fatalf("run %d after a stop at step %s:\n%s", k, last, text)
+			}
+		}
+		m := stopped.FindStringSubmatch(text)
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 || m == nil {
+			t.Fatalf("run %d: %v, want exit 130 after a SIGTERM\n%s", k, err, text)
+		}
+		last = m[1]
+	}
+}
+
+// signalSomewhere is killSomewhere with SIGTERM.
+func signalSomewhere(t *testing.T, cmd *exec.Cmd, delay time.Duration) (string, time.Duration, error) {
+	t.Helper()
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	var timer *time.Timer
+	sc := bufio.NewScanner(pipe)
+	for sc.Scan() {
+		line := sc.Text()
+		out.WriteString(line + "\n")
+		if timer == nil && (strings.HasPrefix(line, "trading ") || strings.HasPrefix(line, "resumed ")) {
+			timer = time.AfterFunc(delay, func() { _ = cmd.Process.Signal(syscall.SIGTERM) })
+		}
+	}
+	err = cmd.Wait()
+	if timer != nil {
+		timer.Stop()
+	}
+	return out.String(), 0, err
 }

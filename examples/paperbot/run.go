@@ -114,9 +114,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 }
 
 // lead takes the account's lease. A bot killed without a shutdown keeps it
-// until it expires: lead waits for that, once.
+// until it expires: lead waits for that, once. The leadership is held on
+// a context an interrupt does not end (Lead loses it at once when its
+// context ends, and the step in flight must finish as the leader); Run
+// releases it when it returns.
 func lead(ctx context.Context, lease *sqlstore.Lease, cfg Config, out io.Writer) (*sqlstore.Leadership, error) {
-	ld, err := lease.Lead(ctx, account)
+	held := context.WithoutCancel(ctx)
+	ld, err := lease.Lead(held, account)
 	if !errors.Is(err, errors.ErrNotLeader) {
 		return ld, err
 	}
@@ -124,7 +128,7 @@ func lead(ctx context.Context, lease *sqlstore.Lease, cfg Config, out io.Writer)
 	if err := clock.Sleep(ctx, clock.Real(), cfg.LeaseTTL+cfg.LeaseTTL/4); err != nil {
 		return nil, err
 	}
-	ld, err = lease.Lead(ctx, account)
+	ld, err = lease.Lead(held, account)
 	if errors.Is(err, errors.ErrNotLeader) {
 		return nil, &errors.StopLossError{Account: account, Kind: errors.ErrConfiguration,
 			Reason: "another paperbot runs on " + cfg.DB + ": two bots on one database would trade against each other"}
