@@ -49,7 +49,10 @@ type Config struct {
 	// replicas share the stores (sqlstore Lease.Lead); nil for a single
 	// process. The tracker sends nothing and the supervisor acts not
 	// without it. When it also has a Release() error method (as
-	// *sqlstore.Leadership has), Run releases it at shutdown.
+	// *sqlstore.Leadership has), Run releases it at shutdown. Take it on a
+	// context that outlives Run's (context.WithoutCancel): Lead loses the
+	// leadership as soon as its context ends, and the step in flight at
+	// shutdown must finish as the leader.
 	Leader order.Leader
 	// Lock is the supervisor's lock when there is no Leader; a private
 	// in-process lock when nil.
