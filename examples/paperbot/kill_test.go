@@ -61,7 +61,7 @@ func TestKilledBotResumes(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	args := func(db string) []string {
-		return []string{"-steps", strconv.Itoa(steps), "-seed", "4", "-every", "0", "-lease-ttl", "400ms", "-db", db}
+		return []string{"-steps", strconv.Itoa(steps), "-seed", "4", "-every", "0", "-lease-ttl", "1s", "-db", db}
 	}
 	run := func(db string) (string, error) {
 		var out bytes.Buffer
@@ -166,7 +166,7 @@ func TestTerminatedBotStopsBetweenSteps(t *testing.T) {
 	resumed := regexp.MustCompile(`resumed after step (\d+) from`)
 	last := ""
 	for k := range points {
-		cmd := exec.Command(bin, "-steps", "1000000", "-seed", "3", "-every", "0", "-lease-ttl", "400ms", "-db", db)
+		cmd := exec.Command(bin, "-steps", "1000000", "-seed", "3", "-every", "0", "-lease-ttl", "1s", "-db", db)
 		text, _, err := signalSomewhere(t, cmd, time.Duration(200+rng.IntN(300))*time.Millisecond)
 		if last != "" {
 			if m := resumed.FindStringSubmatch(text); m == nil || m[1] != last || strings.Contains(text, "cut off") {
