@@ -2,13 +2,18 @@ package live_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/health"
 	"github.com/arbiontrader/arbion/live"
 	"github.com/arbiontrader/arbion/order"
+	"github.com/arbiontrader/arbion/paper"
 	"github.com/arbiontrader/arbion/risk"
 )
 
@@ -72,4 +77,63 @@ func TestEachCheckRed(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect("halted", "trading")
+}
+
+// healthPaper is paper reporting the adapter health the test sets.
+type healthPaper struct {
+	*paper.Broker
+	h broker.Health
+}
+
+func (p *healthPaper) Health(context.Context) broker.Health { return p.h }
+
+// The broker check reads the adapter's health: unreachable,
+// unauthenticated, an access token or a login about to expire are red, and
+// the error served never shows a token.
+func TestBrokerCheckReadsAdapterHealth(t *testing.T) {
+	const secret = "SENTINEL-ACCESS-TOKEN-42"
+	w := newWorld(t)
+	now := w.clk.Now()
+	leak := &errors.BrokerError{Kind: errors.ErrUnauthenticated, Message: "401 for Bearer " + secret}
+	cases := []struct {
+		name string
+		h    broker.Health
+		red  bool
+	}{
+		{"healthy", broker.Health{Broker: "x", Reachable: true, Authenticated: true, TokenExpiry: now.Add(time.Hour)}, false},
+		{"unreachable", broker.Health{Broker: "x", Authenticated: true, LastError: leak}, true},
+		{"unauthenticated", broker.Health{Broker: "x", Reachable: true, LastError: leak}, true},
+		{"token expiring", broker.Health{Broker: "x", Reachable: true, Authenticated: true, TokenExpiry: now.Add(30 * time.Second)}, true},
+		{"login expiring", broker.Health{Broker: "x", Reachable: true, Authenticated: true, LoginExpiry: now.Add(time.Hour)}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := w.config(nil, nil, nil)
+			cfg.Broker = &healthPaper{Broker: w.paper, h: c.h}
+			r, err := live.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			h, err := health.New(health.Config{Ready: r.Checks(live.CheckConfig{})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/health", nil))
+			body := rec.Body.String()
+			var brokerRed bool
+			for _, res := range h.Check(context.Background()).Checks {
+				if res.Name == "broker" {
+					brokerRed = !res.OK
+				}
+			}
+			if brokerRed != c.red {
+				t.Errorf("broker check red = %v, want %v: %s", brokerRed, c.red, body)
+			}
+			if strings.Contains(body, secret) {
+				t.Errorf("the detail view shows the token: %s", body)
+			}
+		})
+	}
 }
