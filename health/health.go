@@ -185,7 +185,9 @@ func (h *Handler) one(ctx context.Context, c Check) Result {
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
 	start := h.clk.Now()
-	done := make(chan error, 1) // buffered: a check that overruns does not block its goroutine
+	// Buffered: a check that overruns its timeout is answered red at once;
+	// its goroutine ends when the check returns (its context is cancelled).
+	done := make(chan error, 1)
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
