@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/arbiontrader/arbion/store/sqlstore"
+	"github.com/arbiontrader/arbion/store/sqlstore/sqlite"
 )
 
 // BenchmarkStep measures one paperbot step (price, runner step on the
@@ -37,7 +38,7 @@ func benchStep(b *testing.B, history int) {
 	ctx := context.Background()
 	cfg := defaultConfig()
 	cfg.DB, cfg.ProgressEvery = filepath.Join(b.TempDir(), "bench.db"), 0
-	db, err := sqlstore.Open(ctx, sqlstore.Config{Dialect: sqlstore.SQLite, DSN: cfg.DB})
+	db, err := sqlite.Open(ctx, cfg.DB)
 	if err != nil {
 		b.Fatal(err)
 	}
