@@ -22,5 +22,5 @@ func Example() {
 	fmt.Println(rep.Status, rep.Checks[1].Name, rep.Checks[1].Error)
 	// Output:
 	// 503
-	// fail broker token=[REDACTED] rejected
+	// fail broker token=REDACTED rejected
 }

@@ -19,12 +19,12 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
+	"github.com/arbiontrader/arbion/internal/redact"
 )
 
 // DefaultTimeout bounds one check.
@@ -47,7 +47,8 @@ type Config struct {
 	// Timeout bounds each check; DefaultTimeout when 0.
 	Timeout time.Duration
 	// Secrets are strings scrubbed from every error served, beyond the
-	// patterns redacted always (tokens the host holds, say).
+	// shapes redacted always (tokens the host holds, say); shorter than 6
+	// bytes they are ignored (they would blank ordinary words).
 	Secrets []string
 	// Clock times the checks; the real clock when nil.
 	Clock clock.Clock
@@ -59,6 +60,8 @@ type Handler struct {
 	cfg Config
 	clk clock.Clock
 	mux *http.ServeMux
+
+	scrub redact.Scrubber // Config.Secrets, and the module's credential shapes
 
 	mu    sync.Mutex
 	state map[string]*checkState
@@ -88,6 +91,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
 	h := &Handler{cfg: cfg, clk: clock.Or(cfg.Clock), mux: http.NewServeMux(), state: map[string]*checkState{}}
+	h.scrub.Fix(cfg.Secrets...)
 	h.mux.HandleFunc("GET /health", h.detail)
 	h.mux.HandleFunc("GET /health/ready", h.probe(func(ctx context.Context) bool { return h.pass(h.run(ctx, cfg.Ready)) }))
 	h.mux.HandleFunc("GET /health/live", h.probe(func(ctx context.Context) bool { return h.pass(h.run(ctx, cfg.Live)) }))
@@ -225,31 +229,11 @@ func (h *Handler) one(ctx context.Context, c Check) Result {
 	return res
 }
 
-// secretPatterns are redacted from every error served: credentials in
-// headers, query strings and JSON, and JWTs.
-var secretPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+`),
-	regexp.MustCompile(`\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`),
-	regexp.MustCompile(`(?i)\b(access_token|refresh_token|id_token|token|client_secret|secret|password|api_key|apikey|key|oauth_token|oauth_signature|code|code_verifier)("?\s*[=:]\s*"?)[^\s&",}]+`),
-}
+// credentialParam is a named credential in a query string, a form or JSON
+// ("access_token=...", "\"refresh_token\": \"...\""), cut beyond the
+// module's redaction shapes (JWTs, bearer tokens, OAuth signatures).
+var credentialParam = regexp.MustCompile(`(?i)\b(access_token|refresh_token|id_token|token|client_secret|secret|password|api_key|apikey|key|oauth_token|code|code_verifier)("?\s*[=:]\s*"?)[^\s&",}]+`)
 
 func (h *Handler) redact(s string) string {
-	for _, sec := range h.cfg.Secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[REDACTED]")
-		}
-	}
-	for i, re := range secretPatterns {
-		if i == 2 {
-			s = re.ReplaceAllString(s, "$1$2[REDACTED]")
-			continue
-		}
-		s = re.ReplaceAllStringFunc(s, func(m string) string {
-			if f := strings.Fields(m); len(f) == 2 {
-				return f[0] + " [REDACTED]"
-			}
-			return "[REDACTED]"
-		})
-	}
-	return s
+	return credentialParam.ReplaceAllString(h.scrub.Scrub(s), "${1}${2}"+redact.Marker)
 }

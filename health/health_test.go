@@ -119,7 +119,7 @@ func TestErrorsAreRedacted(t *testing.T) {
 			t.Errorf("the detail view shows %q: %s", s, body)
 		}
 	}
-	if !strings.Contains(body, "refresh failed") || !strings.Contains(body, "[REDACTED]") {
+	if !strings.Contains(body, "refresh failed") || !strings.Contains(body, "REDACTED") {
 		t.Errorf("the error is gone rather than redacted: %s", body)
 	}
 }
