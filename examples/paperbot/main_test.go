@@ -14,7 +14,6 @@ import (
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/store/sqlstore/sqlite"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/shopspring/decimal"
 )
 
@@ -101,7 +100,7 @@ func TestEveryPositionIsProtected(t *testing.T) {
 					t.Errorf("step %d: position %s, protection found %v: %+v", step, qty, found, p)
 					return nil
 				}
-				stop, err := bt.tracker.Get(ctx, p.StopOrderID)
+				stop, err := bt.runner.Tracker().Get(ctx, p.StopOrderID)
 				if err != nil {
 					t.Errorf("step %d: the stop order %q: %v", step, p.StopOrderID, err)
 					return nil
@@ -257,7 +256,7 @@ func TestRiskRefusals(t *testing.T) {
 			cfg.Seed, cfg.Steps, cfg.ProgressEvery = 2, 500, 0
 			tt.change(&cfg)
 			var out bytes.Buffer
-			if err := runMain(context.Background(), cfg, &out); err != nil {
+			if err := runMain(context.Background(), cfg, "", &out); err != nil {
 				t.Fatal(err)
 			}
 			s, err := Run(context.Background(), cfg, &bytes.Buffer{})
@@ -312,7 +311,7 @@ func TestRunIsDeterministic(t *testing.T) {
 		cfg := defaultConfig()
 		cfg.Seed, cfg.Steps = seed, 600
 		var out bytes.Buffer
-		if err := runMain(context.Background(), cfg, &out); err != nil {
+		if err := runMain(context.Background(), cfg, "", &out); err != nil {
 			t.Fatal(err)
 		}
 		s, _ := Run(context.Background(), cfg, &bytes.Buffer{})
@@ -340,6 +339,7 @@ func TestRunIsDeterministic(t *testing.T) {
 func TestConfigRefused(t *testing.T) {
 	for name, change := range map[string]func(*Config){
 		"negative steps":   func(c *Config) { c.Steps = -1 },
+		"zero steps":       func(c *Config) { c.Steps = 0 },
 		"windows reversed": func(c *Config) { c.Fast, c.Slow = 20, 5 },
 		"zero quantity":    func(c *Config) { c.Quantity = decimal.Zero },
 		"negative every":   func(c *Config) { c.ProgressEvery = -1 },
@@ -386,42 +386,6 @@ func TestForeignDatabaseRefused(t *testing.T) {
 	cfg.DB, cfg.Steps = path, 10
 	if _, err := Run(ctx, cfg, &bytes.Buffer{}); !errors.Is(err, errors.ErrConfiguration) {
 		t.Errorf("foreign database: %v, want ErrConfiguration", err)
-	}
-}
-
-func TestRiskRulesIn(t *testing.T) {
-	one := &errors.RiskError{Rule: "max order quantity"}
-	two := &errors.RiskError{Rule: "price band"}
-	halted := &errors.RiskError{Kind: errors.ErrTradingHalted}
-	for _, tt := range []struct {
-		err  error
-		want []string
-	}{
-		{nil, nil},
-		{errors.New("boom"), nil},
-		{one, []string{"max order quantity"}},
-		{fmt.Errorf("submit: %w", errors.Join(one, two)), []string{"max order quantity", "price band"}},
-		{halted, []string{errors.ErrTradingHalted.Error()}},
-	} {
-		if diff := cmp.Diff(tt.want, riskRulesIn(tt.err), cmpopts.EquateEmpty()); diff != "" {
-			t.Errorf("%v (-want +got)\n%s", tt.err, diff)
-		}
-	}
-}
-
-func TestCrossover(t *testing.T) {
-	c := newCrossover(2, 3)
-	prices := []string{"10", "10", "10", "12", "13", "9", "8", "8", "11"}
-	var got []string
-	for _, p := range prices {
-		got = append(got, c.next(d(p)).String())
-	}
-	// Averages exist from the third price: fast (10) vs slow (10) not above;
-	// 12: fast 11 > slow 10.67 → go long; 9: fast 11 < slow 11.33 → go flat;
-	// 11: fast 9.5 > slow 9 → go long.
-	want := []string{"hold", "hold", "hold", "go long", "hold", "go flat", "hold", "hold", "go long"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("signals (-want +got)\n%s", diff)
 	}
 }
 

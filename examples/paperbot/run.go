@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 
+	"github.com/arbiontrader/arbion/clock"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/stoploss"
@@ -22,16 +23,21 @@ import (
 // protective client order ids derive from) and the step the bot reached are
 // read from the database. The paper broker, however, is the stand-in for a
 // brokerage whose books live outside the bot, and it lives in memory: a
-// restart rebuilds it by replaying the seeded market and the bot's decisions
-// from step 1 to the saved step against a fresh paper broker, with a scratch
-// in-memory tracker and supervisor (the replay also restores the strategy's
-// averages and the risk engine's day counters and state). It then checks that
-// the rebuilt broker agrees with every order and protection in the database
-// (client and broker ids, statuses, fills, stops) and refuses to continue when
-// it does not (another configuration, or a bot killed in the middle of a
-// step), builds the tracker and the supervisor on the database's stores,
-// reconciles them with the broker and carries on from the next step. Steps
-// are not interrupted half-way: an interrupt is honoured between steps.
+// restart rebuilds it by replaying the seeded market and the bot's
+// decisions from step 1 to the saved step against a fresh paper broker,
+// with the runner on scratch in-memory stores (the replay also restores the
+// strategy's bars, the risk engine's day counters and state and the daily
+// P&L). It then checks that the rebuilt broker agrees with every order and
+// protection in the database (client and broker ids, statuses, fills,
+// stops), swaps the runner onto the database's stores, reconciles and
+// carries on from the next step.
+//
+// A bot killed in the middle of a step (SIGKILL, a crash) left that step's
+// first orders in the database but not its progress: the restart replays
+// that step too, checks that what the database holds is a part of what the
+// step does, and adopts the rest of the step's books from the rebuilt
+// broker, as a reconciliation adopts what it finds at a broker. An
+// interrupt (SIGINT, SIGTERM) is honoured between steps.
 func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 	if err := cfg.validate(); err != nil {
 		return Summary{}, err
@@ -39,45 +45,55 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 	if err := ctx.Err(); err != nil {
 		return Summary{}, err
 	}
-	bt, err := newBot(cfg, out)
-	if err != nil {
-		return Summary{}, err
-	}
 	db, err := sqlite.Open(ctx, cfg.DB)
 	if err != nil {
-		return Summary{}, err
+		return Summary{}, fmt.Errorf("database %s: %w", cfg.DB, err)
 	}
 	defer db.Close()
-	saved, err := loadProgress(ctx, db, cfg)
+	saved, fresh, err := loadProgress(ctx, db, cfg)
 	if err != nil {
 		return Summary{}, err
 	}
-	if saved > 0 {
-		if err := bt.replay(ctx, saved); err != nil {
+	lease, err := db.Lease(sqlstore.LeaseConfig{TTL: cfg.LeaseTTL})
+	if err != nil {
+		return Summary{}, err
+	}
+	ld, err := lead(ctx, lease, cfg, out)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer func() { _ = ld.Release() }()
+	bt, err := newBot(cfg, out, ld)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer bt.runner.Close()
+	if err := bt.runner.Start(ctx); err != nil {
+		return Summary{}, err
+	}
+	if cfg.serve != nil {
+		cfg.serve(bt.runner, bt.meter.rules)
+	}
+	for i := 1; i <= saved; i++ {
+		if err := ctx.Err(); err != nil {
 			return Summary{}, err
 		}
+		if err := bt.step(ctx, i); err != nil {
+			return Summary{}, fmt.Errorf("replaying step %d: %w", i, err)
+		}
 	}
-	lease, err := db.Lease(sqlstore.LeaseConfig{})
+	done, err := bt.resume(ctx, db, ld, saved, fresh)
 	if err != nil {
 		return Summary{}, err
 	}
-	if err := bt.attach(db.Orders(), db.Protections(), lease); err != nil {
-		return Summary{}, err
-	}
-	defer bt.detach()
-	if err := bt.resume(ctx, saved); err != nil {
-		return Summary{}, err
-	}
-	for i := saved + 1; i <= cfg.Steps; i++ {
+	for i := done + 1; i <= cfg.Steps; i++ {
 		if err := ctx.Err(); err != nil {
 			fmt.Fprintf(out, "interrupted after step %d; the progress is saved in %s: run again to continue\n", i-1, cfg.DB)
 			return Summary{}, err
 		}
-		// A step runs to its end: its orders and its saved progress go together.
+		// A step runs to its end: an interrupt waits for it.
 		stepCtx := context.WithoutCancel(ctx)
-		price := bt.feed.next()
-		sig, err := bt.step(stepCtx, i, price)
-		if err != nil {
+		if err := bt.step(stepCtx, i); err != nil {
 			return Summary{}, fmt.Errorf("step %d: %w", i, err)
 		}
 		if err := saveProgress(stepCtx, db, i); err != nil {
@@ -89,95 +105,204 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 			}
 		}
 		if cfg.ProgressEvery > 0 && i%cfg.ProgressEvery == 0 {
-			if err := bt.progress(stepCtx, i, price, sig); err != nil {
+			if err := bt.progress(stepCtx, i); err != nil {
 				return Summary{}, err
 			}
 		}
 	}
-	return bt.summary(ctx, max(cfg.Steps, saved), saved)
+	return bt.summary(ctx, max(cfg.Steps, done), saved)
 }
 
-// replay rebuilds the paper broker, the strategy and the risk engine by
-// trading steps 1 to upTo again on scratch in-memory books.
-func (bt *bot) replay(ctx context.Context, upTo int) error {
-	if err := bt.attach(order.NewMemoryStore(), stoploss.NewMemoryStore(), stoploss.NewMemoryLock()); err != nil {
-		return err
+// lead takes the account's lease. A bot killed without a shutdown keeps it
+// until it expires: lead waits for that, once. The leadership is held on
+// a context an interrupt does not end (Lead loses it at once when its
+// context ends, and the step in flight must finish as the leader); Run
+// releases it when it returns.
+func lead(ctx context.Context, lease *sqlstore.Lease, cfg Config, out io.Writer) (*sqlstore.Leadership, error) {
+	held := context.WithoutCancel(ctx)
+	ld, err := lease.Lead(held, account)
+	if !errors.Is(err, errors.ErrNotLeader) {
+		return ld, err
 	}
-	defer bt.detach()
-	for i := 1; i <= upTo; i++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if _, err := bt.step(ctx, i, bt.feed.next()); err != nil {
-			return fmt.Errorf("replaying step %d: %w", i, err)
-		}
+	fmt.Fprintf(out, "another paperbot holds %s, or one was killed less than %v ago: waiting for its lease to expire\n", cfg.DB, cfg.LeaseTTL)
+	if err := clock.Sleep(ctx, clock.Real(), cfg.LeaseTTL+cfg.LeaseTTL/4); err != nil {
+		return nil, err
 	}
-	scratch, err := bt.tracker.BySymbol(ctx, bt.in.Symbol)
+	ld, err = lease.Lead(held, account)
+	if errors.Is(err, errors.ErrNotLeader) {
+		return nil, &errors.StopLossError{Account: account, Kind: errors.ErrConfiguration,
+			Reason: "another paperbot runs on " + cfg.DB + ": two bots on one database would trade against each other"}
+	}
+	return ld, err
+}
+
+// resume checks the database's books against the replay, adopting the
+// rest of a step killed half-way, and swaps the runner onto the database.
+// It returns the last step the books are complete for.
+func (bt *bot) resume(ctx context.Context, db *sqlstore.DB, ld *sqlstore.Leadership, saved int, fresh bool) (int, error) {
+	orders, protections := db.FencedOrders(ld), db.FencedProtections(ld)
+	dbOrders, err := orders.BySymbol(ctx, account, bt.in.Symbol)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	protections, err := bt.protections.List(ctx, account)
+	dbProtections, err := protections.List(ctx, account)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	bt.replayed = &replayed{orders: scratch, protections: protections}
+	if fresh {
+		if len(dbOrders) > 0 || len(dbProtections) > 0 {
+			return 0, configError(fmt.Sprintf("the database %s holds orders but no paperbot progress: use another -db", bt.cfg.DB))
+		}
+		bt.swap(orders, protections)
+		_, err := fmt.Fprintf(bt.out, "trading %s from step 1 to %d; orders, stops and progress kept in %s\n",
+			bt.in.Symbol, bt.cfg.Steps, bt.cfg.DB)
+		return 0, err
+	}
+	done, adopted := saved, false
+	memOrders, memProtections, err := bt.scratch(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if sameOrders(memOrders, dbOrders) != nil || sameProtections(memProtections, dbProtections) != nil {
+		// Killed in the middle of the next step: replay it whole.
+		done, adopted = saved+1, true
+		if err := bt.step(ctx, done); err != nil {
+			return 0, fmt.Errorf("replaying step %d: %w", done, err)
+		}
+		if memOrders, memProtections, err = bt.scratch(ctx); err != nil {
+			return 0, err
+		}
+		if err := partOf(dbOrders, memOrders); err != nil {
+			return 0, restartError(saved, err)
+		}
+		if err := adopt(ctx, orders, protections, memOrders, dbOrders, memProtections, dbProtections); err != nil {
+			return 0, err
+		}
+		if err := saveProgress(ctx, db, done); err != nil {
+			return 0, err
+		}
+	}
+	bt.swap(orders, protections)
+	rep, err := bt.runner.Tracker().Reconcile(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reconcile on restart: %w", err)
+	}
+	if rep.Updated > 0 || rep.Unresolved > 0 || rep.NeverPlaced > 0 {
+		return 0, restartError(saved, fmt.Errorf("reconcile changed %d orders, %d unresolved, %d never placed",
+			rep.Updated, rep.Unresolved, rep.NeverPlaced))
+	}
+	how := ""
+	if adopted {
+		how = fmt.Sprintf(" (step %d was cut off half-way: replayed and adopted)", done)
+	}
+	if _, err := fmt.Fprintf(bt.out, "resumed after step %d from %s%s: %d orders and %d protected positions match the rebuilt paper broker; reconciled %d open orders, none changed\n",
+		done, bt.cfg.DB, how, len(memOrders), len(memProtections), rep.Checked); err != nil {
+		return 0, err
+	}
+	if done >= bt.cfg.Steps {
+		_, err = fmt.Fprintf(bt.out, "nothing left to trade up to step %d: give a larger -steps to go on, or another -db to start afresh\n", bt.cfg.Steps)
+	}
+	return done, err
+}
+
+// scratch returns the replay's books.
+func (bt *bot) scratch(ctx context.Context) ([]order.Order, []stoploss.Protection, error) {
+	os, err := bt.orders.store().BySymbol(ctx, account, bt.in.Symbol)
+	if err != nil {
+		return nil, nil, err
+	}
+	ps, err := bt.protections.store().List(ctx, account)
+	return os, ps, err
+}
+
+func (bt *bot) swap(orders order.Store, protections stoploss.Store) {
+	bt.orders.use(orders)
+	bt.protections.use(protections)
+}
+
+// partOf checks that every order in the database is one the replayed step
+// made (same client id and, once the broker had it, the same broker id).
+func partOf(db, replay []order.Order) error {
+	byClient := make(map[string]order.Order, len(replay))
+	for _, o := range replay {
+		byClient[o.ClientOrderID] = o
+	}
+	for _, o := range db {
+		r, ok := byClient[o.ClientOrderID]
+		if !ok {
+			return fmt.Errorf("order %s is in the database, not in the replay", o.ClientOrderID)
+		}
+		if o.BrokerOrderID != "" && o.BrokerOrderID != r.BrokerOrderID {
+			return fmt.Errorf("order %s: broker id %q in the database, %q in the replay", o.ClientOrderID, o.BrokerOrderID, r.BrokerOrderID)
+		}
+	}
 	return nil
 }
 
-// replayed is what the replay's scratch books held, to check the database
-// against.
-type replayed struct {
-	orders      []order.Order
-	protections []stoploss.Protection
-}
-
-// resume checks the database's books against the replay and reconciles
-// them with the broker; on a fresh run it checks the database is empty.
-func (bt *bot) resume(ctx context.Context, saved int) error {
-	orders, err := bt.tracker.BySymbol(ctx, bt.in.Symbol)
-	if err != nil {
-		return err
+// adopt writes the replayed step's books into the database: its records
+// updated to what the rebuilt broker says, the orders and protections the
+// step had not saved yet created, the local ids the protections name
+// mapped onto the database's records.
+func adopt(ctx context.Context, orders order.Store, protections stoploss.Store,
+	mem, db []order.Order, memP, dbP []stoploss.Protection) error {
+	byClient := make(map[string]order.Order, len(db))
+	for _, o := range db {
+		byClient[o.ClientOrderID] = o
 	}
-	protections, err := bt.protections.List(ctx, account)
-	if err != nil {
-		return err
-	}
-	if saved == 0 {
-		if len(orders) > 0 || len(protections) > 0 {
-			return configError(fmt.Sprintf("the database %s holds orders but no paperbot progress: use another -db", bt.cfg.DB))
+	ids := make(map[string]string, len(mem)) // replay local id -> database local id
+	for _, o := range mem {
+		ids[o.LocalID] = o.LocalID
+		if d, ok := byClient[o.ClientOrderID]; ok {
+			ids[o.LocalID] = d.LocalID
 		}
-		_, err := fmt.Fprintf(bt.out, "trading %s from step 1 to %d; orders, stops and progress kept in %s\n",
-			bt.in.Symbol, bt.cfg.Steps, bt.cfg.DB)
-		return err
 	}
-	want := bt.replayed
-	bt.replayed = nil
-	if err := sameOrders(want.orders, orders); err != nil {
-		return restartError(saved, err)
+	mapped := func(id string) string {
+		if id == "" {
+			return ""
+		}
+		return ids[id]
 	}
-	if err := sameProtections(want.protections, protections); err != nil {
-		return restartError(saved, err)
+	for _, o := range mem {
+		u := o.Clone()
+		u.LocalID, u.Replaces, u.ReplacedBy = ids[o.LocalID], mapped(o.Replaces), mapped(o.ReplacedBy)
+		var err error
+		if d, ok := byClient[o.ClientOrderID]; ok {
+			u.Version = d.Version
+			_, err = orders.Update(ctx, u)
+		} else {
+			u.Version = 0
+			_, err = orders.Create(ctx, u)
+		}
+		if err != nil {
+			return fmt.Errorf("adopting order %s: %w", o.ClientOrderID, err)
+		}
 	}
-	rep, err := bt.tracker.Reconcile(ctx)
-	if err != nil {
-		return fmt.Errorf("reconcile on restart: %w", err)
+	kept := map[string]bool{}
+	for _, p := range memP {
+		kept[p.Symbol] = true
+		p.StopOrderID = mapped(p.StopOrderID)
+		p.Version = 0
+		for _, d := range dbP {
+			if d.Symbol == p.Symbol {
+				p.Version = d.Version
+			}
+		}
+		if _, err := protections.Save(ctx, p); err != nil {
+			return fmt.Errorf("adopting the protection of %s: %w", p.Symbol, err)
+		}
 	}
-	if rep.Updated > 0 || rep.Unresolved > 0 || rep.NeverPlaced > 0 {
-		return restartError(saved, fmt.Errorf("reconcile changed %d orders, %d unresolved, %d never placed",
-			rep.Updated, rep.Unresolved, rep.NeverPlaced))
+	for _, d := range dbP {
+		if !kept[d.Symbol] {
+			if err := protections.Delete(ctx, d.Account, d.Symbol, d.Version); err != nil {
+				return fmt.Errorf("retiring the protection of %s: %w", d.Symbol, err)
+			}
+		}
 	}
-	if _, err := fmt.Fprintf(bt.out, "resumed after step %d from %s: %d orders and %d protected positions match the rebuilt paper broker; reconciled %d open orders, none changed\n",
-		saved, bt.cfg.DB, len(orders), len(protections), rep.Checked); err != nil {
-		return err
-	}
-	if saved >= bt.cfg.Steps {
-		_, err = fmt.Fprintf(bt.out, "nothing left to trade up to step %d: give a larger -steps to go on, or another -db to start afresh\n", bt.cfg.Steps)
-	}
-	return err
+	return nil
 }
 
 func restartError(saved int, err error) error {
-	return configError(fmt.Sprintf("the database disagrees with the market replayed to step %d (was the bot killed in the middle of a step?): %v; start afresh with another -db", saved, err))
+	return configError(fmt.Sprintf("the database disagrees with the market replayed to step %d: %v; start afresh with another -db", saved, err))
 }
 
 func configError(msg string) error {
@@ -238,30 +363,29 @@ const progressSchema = `CREATE TABLE IF NOT EXISTS paperbot_progress (
 	step        INTEGER NOT NULL
 )`
 
-// loadProgress returns the last step completed in the database, 0 for a
-// fresh one (which it marks with cfg's fingerprint). A database started with
-// another configuration is refused.
-func loadProgress(ctx context.Context, db *sqlstore.DB, cfg Config) (int, error) {
+// loadProgress returns the last step completed in the database and whether
+// the database is fresh (it then marks it with cfg's fingerprint). A
+// database started with another configuration is refused.
+func loadProgress(ctx context.Context, db *sqlstore.DB, cfg Config) (step int, fresh bool, err error) {
 	if _, err := db.SQL().ExecContext(ctx, progressSchema); err != nil {
-		return 0, storageError("create the progress table", err)
+		return 0, false, storageError("create the progress table", err)
 	}
 	var fingerprint string
-	var step int
-	err := db.SQL().QueryRowContext(ctx, "SELECT fingerprint, step FROM paperbot_progress WHERE account = ?", account).
+	err = db.SQL().QueryRowContext(ctx, "SELECT fingerprint, step FROM paperbot_progress WHERE account = ?", account).
 		Scan(&fingerprint, &step)
 	if err == sql.ErrNoRows {
 		_, err = db.SQL().ExecContext(ctx, "INSERT INTO paperbot_progress (account, fingerprint, step) VALUES (?, ?, 0)",
 			account, cfg.fingerprint())
-		return 0, storageError("save the progress", err)
+		return 0, true, storageError("save the progress", err)
 	}
 	if err != nil {
-		return 0, storageError("read the progress", err)
+		return 0, false, storageError("read the progress", err)
 	}
 	if fingerprint != cfg.fingerprint() {
-		return 0, configError(fmt.Sprintf("the database %s holds a run of another configuration (%s); use the same flags or another -db",
+		return 0, false, configError(fmt.Sprintf("the database %s holds a run of another configuration (%s); use the same flags or another -db",
 			cfg.DB, fingerprint))
 	}
-	return step, nil
+	return step, false, nil
 }
 
 // saveProgress records that step is complete.
