@@ -8,34 +8,31 @@ import (
 	"github.com/arbiontrader/arbion/clock"
 )
 
-// follower is the tracker's stream consumption, (*order.Tracker).Follow:
-// it applies an order stream and reconciles on gaps. Asserted rather than
-// called so that a tracker without it still builds; without it the runner
-// polls only.
-type follower interface {
-	Follow(ctx context.Context, s broker.OrderStream) error
-}
-
-// startStreams consumes the broker's order stream (through the tracker)
-// and quote stream (marks for the daily P&L) until ctx ends, reopening
-// each after StreamRetry when it ends.
+// startStreams consumes the broker's streams until ctx ends, reopening
+// each after StreamRetry when it ends: the order stream through the
+// tracker (which reconciles by REST on every gap), one quote stream for
+// the supervisor (a stop triggers on the tick that breaches it; a sweep
+// polls only the symbols whose stream is not fresh), and one for the
+// strategies' symbols (marks for the daily P&L). Between the steps'
+// polling and the streams, nothing waits on the other.
 func (r *Runner) startStreams(ctx context.Context, wg *sync.WaitGroup) {
 	if os, ok := broker.Find[broker.OrderStreamer](r.cfg.Broker); ok {
-		if f, ok := any(r.tracker).(follower); ok {
-			wg.Go(func() { r.followOrders(ctx, os, f) })
-		}
+		wg.Go(func() { r.followOrders(ctx, os) })
 	}
-	if qs, ok := broker.Find[broker.QuoteStreamer](r.cfg.Broker); ok && len(r.feeds) > 0 {
-		wg.Go(func() { r.followQuotes(ctx, qs) })
+	if qs, ok := broker.Find[broker.QuoteStreamer](r.cfg.Broker); ok {
+		wg.Go(func() { r.defendOnTicks(ctx, qs) })
+		if len(r.feeds) > 0 {
+			wg.Go(func() { r.followQuotes(ctx, qs) })
+		}
 	}
 }
 
-func (r *Runner) followOrders(ctx context.Context, os broker.OrderStreamer, f follower) {
+func (r *Runner) followOrders(ctx context.Context, os broker.OrderStreamer) {
 	for ctx.Err() == nil {
 		s, err := os.StreamOrders(ctx)
 		if err == nil {
 			r.orderStream.Store(&streamRef{status: s.Status})
-			err = f.Follow(ctx, s)
+			err = r.tracker.Follow(ctx, s)
 		}
 		if ctx.Err() == nil {
 			r.log.Warn("live: order stream ended; polling until it is back", "account", r.cfg.Account, "error", err)
@@ -46,6 +43,26 @@ func (r *Runner) followOrders(ctx context.Context, os broker.OrderStreamer, f fo
 	}
 }
 
+// defendOnTicks hands the supervisor a quote stream of its own: it
+// subscribes the protected positions' symbols itself.
+func (r *Runner) defendOnTicks(ctx context.Context, qs broker.QuoteStreamer) {
+	for ctx.Err() == nil {
+		s, err := qs.StreamQuotes(ctx)
+		if err == nil {
+			r.quoteStream.Store(&streamRef{status: s.Status})
+			err = r.sup.FollowQuotes(ctx, s)
+		}
+		if ctx.Err() == nil {
+			r.log.Warn("live: the supervisor's quote stream ended; sweeps poll quotes until it is back",
+				"account", r.cfg.Account, "error", err)
+		}
+		if clock.Sleep(ctx, r.clk, r.cfg.StreamRetry) != nil {
+			return
+		}
+	}
+}
+
+// followQuotes marks the strategies' symbols for the daily P&L.
 func (r *Runner) followQuotes(ctx context.Context, qs broker.QuoteStreamer) {
 	symbols := make([]string, 0, len(r.feeds))
 	for _, f := range r.feeds {
@@ -54,7 +71,6 @@ func (r *Runner) followQuotes(ctx context.Context, qs broker.QuoteStreamer) {
 	for ctx.Err() == nil {
 		s, err := qs.StreamQuotes(ctx, symbols...)
 		if err == nil {
-			r.quoteStream.Store(&streamRef{status: s.Status})
 			for q := range s.Quotes() {
 				r.pnl.Mark(q.Symbol, markOf(q.Quote), q.Time)
 			}

@@ -15,9 +15,10 @@ import (
 
 // quoteStream is a stream the test feeds and whose status it sets.
 type quoteStream struct {
-	quotes chan broker.StreamQuote
-	mu     sync.Mutex
-	status broker.StreamStatus
+	symbols []string // what it was opened for
+	quotes  chan broker.StreamQuote
+	mu      sync.Mutex
+	status  broker.StreamStatus
 }
 
 func (s *quoteStream) Quotes() <-chan broker.StreamQuote            { return s.quotes }
@@ -36,25 +37,27 @@ func (s *quoteStream) set(st broker.StreamStatus) {
 	s.mu.Unlock()
 }
 
-// streamingPaper is paper with a quote stream.
+// streamingPaper is paper with quote streams, one per StreamQuotes call,
+// each handed to the test as it opens.
 type streamingPaper struct {
 	*paper.Broker
-	stream *quoteStream
-	opened chan []string
+	now    func() time.Time
+	opened chan *quoteStream
 }
 
 func (p *streamingPaper) StreamQuotes(ctx context.Context, symbols ...string) (broker.QuoteStream, error) {
-	go func() { <-ctx.Done(); close(p.stream.quotes) }()
-	p.opened <- symbols
-	return p.stream, nil
+	qs := &quoteStream{symbols: symbols, quotes: make(chan broker.StreamQuote),
+		status: broker.StreamStatus{Live: true, LastMessage: p.now()}}
+	go func() { <-ctx.Done(); close(qs.quotes) }()
+	p.opened <- qs
+	return qs, nil
 }
 
-// Run consumes the quote stream of the strategies' symbols; readiness
-// follows its freshness.
+// Run hands the supervisor a quote stream of its own and consumes another
+// for the strategies' symbols; readiness follows the supervisor's.
 func TestQuoteStreamFreshness(t *testing.T) {
 	w := newWorld(t)
-	qs := &quoteStream{quotes: make(chan broker.StreamQuote), status: broker.StreamStatus{Live: true, LastMessage: w.clk.Now()}}
-	sp := &streamingPaper{Broker: w.paper, stream: qs, opened: make(chan []string, 1)}
+	sp := &streamingPaper{Broker: w.paper, now: w.clk.Now, opened: make(chan *quoteStream, 2)}
 	var bought atomic.Int32
 	cfg := w.config(nil, nil, buyOnce(&bought))
 	cfg.Broker = sp
@@ -79,11 +82,23 @@ func TestQuoteStreamFreshness(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	if syms := <-sp.opened; len(syms) != 1 || syms[0] != "AAPL" {
-		t.Errorf("stream opened for %v, want [AAPL]", syms)
+	var qs, feed *quoteStream // the supervisor's, the strategies'
+	for range 2 {
+		s := <-sp.opened
+		switch {
+		case len(s.symbols) == 0:
+			qs = s
+		case len(s.symbols) == 1 && s.symbols[0] == "AAPL":
+			feed = s
+		default:
+			t.Fatalf("a stream opened for %v", s.symbols)
+		}
 	}
-	// A quote through the stream is consumed (the send returns once taken).
-	qs.quotes <- broker.StreamQuote{Quote: broker.Quote{Symbol: "AAPL", Last: dec("100"), Time: w.clk.Now()}}
+	if qs == nil || feed == nil {
+		t.Fatal("want one stream for the supervisor and one for AAPL")
+	}
+	// A quote through the feed is consumed (the send returns once taken).
+	feed.quotes <- broker.StreamQuote{Quote: broker.Quote{Symbol: "AAPL", Last: dec("100"), Time: w.clk.Now()}}
 	if !streamsOK() {
 		t.Error("a fresh stream is red")
 	}

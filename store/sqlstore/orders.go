@@ -256,7 +256,10 @@ func (s *OrderStore) checkUpdate(ctx context.Context, tx *sql.Tx, o order.Order)
 	}
 	var holder string
 	err = tx.QueryRowContext(ctx, s.db.rebind(
-		"SELECT local_id FROM arbion_orders WHERE account = ? AND broker_order_id = ? AND local_id <> ?"),
+		// broker_order_id <> '' lets SQLite use the partial unique index
+		// (it only does when the query implies the index's WHERE); without
+		// it every acknowledgement scans the account's whole history.
+		"SELECT local_id FROM arbion_orders WHERE account = ? AND broker_order_id = ? AND broker_order_id <> '' AND local_id <> ?"),
 		o.Account, o.BrokerOrderID, o.LocalID).Scan(&holder)
 	switch {
 	case err == sql.ErrNoRows:
@@ -342,7 +345,8 @@ func (s *OrderStore) ByBrokerOrderID(ctx context.Context, account, id string) (o
 		return order.Order{}, &errors.OrderError{Op: "store by broker order id", Kind: errors.ErrOrderNotFound,
 			Reason: "no order with an empty broker order id"}
 	}
-	return s.one(ctx, "by broker order id", id, "account = ? AND broker_order_id = ?", account, id)
+	// The id is not empty here; saying so lets SQLite use the partial index.
+	return s.one(ctx, "by broker order id", id, "account = ? AND broker_order_id = ? AND broker_order_id <> ''", account, id)
 }
 
 // BySymbol implements [order.Store].
