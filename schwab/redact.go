@@ -8,14 +8,11 @@ import (
 	"sync"
 
 	"github.com/arbiontrader/arbion/errors"
+	"github.com/arbiontrader/arbion/internal/redact"
 )
 
 // redacted stands in for a secret in error text and in formatted values.
-const redacted = "[REDACTED]"
-
-// minSecretLen keeps a degenerate secret ("", "a") from blanking ordinary
-// text: no real token, secret or refresh token is this short.
-const minSecretLen = 8
+const redacted = redact.Marker
 
 // credentials are the secrets a Broker holds: the bearer token last sent,
 // the refresh token last seen and the app secret.
@@ -51,16 +48,6 @@ func (b *Broker) secrets() []string {
 	return []string{b.creds.access, b.creds.refresh, b.creds.appSecret}
 }
 
-// scrub replaces every secret in s.
-func scrub(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if len(sec) >= minSecretLen {
-			s = strings.ReplaceAll(s, sec, redacted)
-		}
-	}
-	return s
-}
-
 // decodeError decodes an error body as the package function does, then
 // scrubs its text: a gateway may echo the request (Authorization header
 // included) into its answer, and that text reaches errors and logs.
@@ -70,7 +57,7 @@ func (b *Broker) decodeError(status int, header http.Header, body []byte) *error
 		return nil
 	}
 	sec := b.secrets()
-	be.Message, be.Detail, be.Code, be.RequestID = scrub(be.Message, sec), scrub(be.Detail, sec), scrub(be.Code, sec), scrub(be.RequestID, sec)
+	be.Message, be.Detail, be.Code, be.RequestID = redact.Text(be.Message, sec...), redact.Text(be.Detail, sec...), redact.Text(be.Code, sec...), redact.Text(be.RequestID, sec...)
 	return be
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/errors"
+	"github.com/arbiontrader/arbion/internal/redact"
 	"github.com/cenkalti/backoff/v4"
 	"github.com/coder/websocket"
 )
@@ -263,7 +264,7 @@ func (s *session) loginErr(code int, msg string) error {
 			_ = inv.Invalidate(s.ctx, b.creds.lastAccess()) // the next attempt refreshes
 		}
 	}
-	return streamErr("stream login", code, scrub(msg, b.secrets()), kind)
+	return streamErr("stream login", code, redact.Text(msg, b.secrets()...), kind)
 }
 
 func (s *session) login(token string, frames <-chan frameMsg) error {
