@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,10 +9,9 @@ import (
 	"github.com/arbiontrader/arbion/backtest"
 	"github.com/arbiontrader/arbion/bars"
 	"github.com/arbiontrader/arbion/broker"
-	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
 	"github.com/arbiontrader/arbion/stoploss"
-	"github.com/arbiontrader/arbion/strategy"
+	"github.com/arbiontrader/arbion/strategy/crossover"
 	"github.com/shopspring/decimal"
 )
 
@@ -94,9 +92,13 @@ func (c *cli) backtestCmd(args []string) error {
 	if strings.Contains(first.Symbol, "-") {
 		inst.AssetClass = broker.Crypto // a pair such as BTC-USD
 	}
+	strat, err := crossover.New(crossover.Config{Instrument: inst, Fast: fast, Slow: slow, Quantity: qty})
+	if err != nil {
+		return usagef("%v", err)
+	}
 	bt, err := backtest.New(backtest.Config{
 		Bars: src, Instrument: inst, Interval: first.Interval, From: first.Start, To: last.End(),
-		Strategy: crossover{inst: inst, fast: fast, slow: slow, qty: qty}, Cash: cash,
+		Strategy: strat, Cash: cash,
 		Fill: paper.BarFill{SlippageBps: slip}, FeeBps: feeBps,
 		StopLoss: stoploss.Policy{StopPercent: stop}, BarsPerYear: perYear,
 	})
@@ -134,72 +136,4 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return f.Close()
-}
-
-// crossover is the built-in strategy: long when the fast mean of the closes
-// crosses above the slow one, flat when it crosses below. (The same rule as
-// examples/internal/crossover, which cmd/arbion cannot import.)
-type crossover struct {
-	inst       broker.Instrument
-	fast, slow int
-	qty        decimal.Decimal
-}
-
-// exiter closes a protected position (the backtest's Trader offers it).
-type exiter interface {
-	Exit(ctx context.Context, symbol string) error
-}
-
-func (s crossover) OnBar(ctx context.Context, bar broker.Bar, t strategy.Trader) error {
-	h := t.History(s.inst.Symbol, s.slow+1)
-	if len(h) < s.slow+1 {
-		return nil
-	}
-	was, is := s.above(h[:len(h)-1]), s.above(h[1:])
-	if was == is {
-		return nil
-	}
-	var held decimal.Decimal
-	ps, err := t.Positions(ctx)
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		if p.Instrument.Symbol == s.inst.Symbol {
-			held = p.Quantity
-		}
-	}
-	open, err := t.Open(ctx)
-	if err != nil {
-		return err
-	}
-	switch {
-	case is && held.IsZero() && len(open) == 0:
-		_, err := t.Submit(ctx, order.Request{OrderRequest: broker.OrderRequest{
-			ClientOrderID: broker.DeriveClientOrderID("entry", s.inst.Symbol, bar.Start.String()), Instrument: s.inst,
-			Side: broker.Buy, Type: broker.Market, Quantity: s.qty, TimeInForce: broker.Day}})
-		return err
-	case !is && held.IsPositive():
-		if ex, ok := t.(exiter); ok {
-			return ex.Exit(ctx, s.inst.Symbol)
-		}
-		_, err := t.Submit(ctx, order.Request{OrderRequest: broker.OrderRequest{
-			ClientOrderID: broker.DeriveClientOrderID("exit", s.inst.Symbol, bar.Start.String()), Instrument: s.inst,
-			Side: broker.Sell, Type: broker.Market, Quantity: held, TimeInForce: broker.Day}})
-		return err
-	}
-	return nil
-}
-
-// above reports whether the fast mean of the last closes of window (slow
-// bars long) is above their slow mean.
-func (s crossover) above(window []broker.Bar) bool {
-	mean := func(bs []broker.Bar) decimal.Decimal {
-		sum := decimal.Zero
-		for _, b := range bs {
-			sum = sum.Add(b.Close)
-		}
-		return sum.DivRound(decimal.NewFromInt(int64(len(bs))), 8)
-	}
-	return mean(window[len(window)-s.fast:]).GreaterThan(mean(window))
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/errors"
-	"github.com/arbiontrader/arbion/examples/internal/crossover"
+	"github.com/arbiontrader/arbion/strategy/crossover"
 	"github.com/arbiontrader/arbion/live"
 	"github.com/arbiontrader/arbion/metrics"
 	"github.com/arbiontrader/arbion/order"

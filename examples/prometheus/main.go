@@ -33,7 +33,7 @@ import (
 
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/clock"
-	"github.com/arbiontrader/arbion/examples/internal/crossover"
+	"github.com/arbiontrader/arbion/strategy/crossover"
 	"github.com/arbiontrader/arbion/health"
 	"github.com/arbiontrader/arbion/live"
 	"github.com/arbiontrader/arbion/metrics"

@@ -8,7 +8,7 @@ import (
 
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/errors"
-	"github.com/arbiontrader/arbion/examples/internal/crossover"
+	"github.com/arbiontrader/arbion/strategy/crossover"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"

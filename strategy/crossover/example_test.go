@@ -3,7 +3,7 @@ package crossover_test
 import (
 	"fmt"
 
-	"github.com/arbiontrader/arbion/examples/internal/crossover"
+	"github.com/arbiontrader/arbion/strategy/crossover"
 )
 
 // The signal of the last bar: a cross of the 1-bar mean above the 3-bar

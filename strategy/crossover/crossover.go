@@ -1,7 +1,8 @@
-// Package crossover is the moving-average crossover strategy the examples
-// share: examples/backtest replays it over recorded bars and
+// Package crossover is a moving-average crossover strategy, ready to run:
+// examples/backtest and `arbion backtest` replay it over recorded bars and
 // examples/paperbot trades it live on the paper broker, the same value
-// unchanged, through [strategy.Trader].
+// unchanged, through [strategy.Trader]. It is also a model of a strategy
+// that survives restarts: it keeps no state of its own.
 //
 // On each closed bar it compares the mean close of the last Fast bars with
 // that of the last Slow bars, both over the bars [strategy.Trader.History]
