@@ -8,8 +8,8 @@ import (
 
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/errors"
-	"github.com/arbiontrader/arbion/strategy/crossover"
 	"github.com/arbiontrader/arbion/order"
+	"github.com/arbiontrader/arbion/strategy/crossover"
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
 )
