@@ -108,8 +108,8 @@ type Order struct {
 	NeedsAttention  bool
 	AttentionReason string
 
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	CreatedAt time.Time // when the tracker created the record, on its clock
+	UpdatedAt time.Time // when the record last changed, on the tracker's clock
 	// Version is the optimistic concurrency counter: 1 after Create, +1 per
 	// Update. A record must be saved with the version it was read with.
 	Version int64

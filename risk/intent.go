@@ -88,7 +88,7 @@ const (
 // and not yet settled, and (with [Config.OpenOrders]) the unfilled
 // remainder of the orders working at the broker.
 type Holding struct {
-	Symbol      string
+	Symbol      string          // the instrument's symbol
 	Quantity    decimal.Decimal // signed position: negative for a short
 	PendingBuy  decimal.Decimal // reserved and working buys (not negative)
 	PendingSell decimal.Decimal // reserved and working sells (not negative)
@@ -122,9 +122,9 @@ func (h Holding) Extent() decimal.Decimal {
 // build one for [Engine.Check]. A rule reads it: it must not change it nor
 // keep its slices after Check returns.
 type Intent struct {
-	Request  broker.OrderRequest
-	Time     time.Time // the engine's clock when the intent was gathered
-	DayStart time.Time // midnight that started the trading day, in the engine's zone
+	Request  broker.OrderRequest // the order being checked, as it would be sent
+	Time     time.Time           // the engine's clock when the intent was gathered
+	DayStart time.Time           // midnight that started the trading day, in the engine's zone
 	// Quote is the order symbol's quote, checked present and fresh; zero
 	// unless a rule needs it.
 	Quote   broker.Quote

@@ -59,6 +59,8 @@ func positiveLimit(rule string, limit decimal.Decimal) error {
 
 // MaxOrderQuantity refuses an order for more than Limit units.
 type MaxOrderQuantity struct {
+	// Limit is the largest quantity (shares, contracts or base units) one
+	// order may ask for; > 0.
 	Limit decimal.Decimal
 }
 
@@ -84,6 +86,8 @@ func (r MaxOrderQuantity) check(in *Intent) error {
 // MaxOrderNotional refuses an order worth more than Limit (quantity times
 // [Intent.Price]).
 type MaxOrderNotional struct {
+	// Limit is the largest notional (quantity × price, in the account's
+	// currency) one order may have; > 0.
 	Limit decimal.Decimal
 }
 
@@ -114,6 +118,8 @@ func (r MaxOrderNotional) check(in *Intent) error {
 // in one trading day (sent or reserved, counted by the engine; the day starts
 // at midnight in [Config.Location]).
 type MaxOrdersPerDay struct {
+	// Limit is how many orders may be sent in one trading day (in the
+	// engine's Location); > 0.
 	Limit int
 }
 

@@ -51,7 +51,9 @@ func (r MaxDailyLoss) check(in *Intent) error {
 // at the time they were checked). An order exactly Window old has left the
 // window.
 type MaxOrderRate struct {
-	Limit  int
+	// Limit is how many orders may be sent in any Window; > 0.
+	Limit int
+	// Window is the sliding window the orders are counted over; > 0.
 	Window time.Duration
 }
 
@@ -240,6 +242,7 @@ func symbolSet(symbols []string) map[string]struct{} {
 // AssetClassAllowList refuses an instrument whose asset class is not in
 // Classes. Classes must not be changed once the rule is handed to an engine.
 type AssetClassAllowList struct {
+	// Classes are the asset classes an order may trade; not empty.
 	Classes []broker.AssetClass
 }
 

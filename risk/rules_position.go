@@ -11,6 +11,8 @@ import (
 // (selling down a long, covering a short) is never refused, so a position
 // already beyond the limit can always be reduced.
 type MaxPositionQuantity struct {
+	// Limit is the largest absolute position in the symbol (shares or base
+	// units) once the order fills; > 0.
 	Limit decimal.Decimal
 }
 
@@ -40,6 +42,8 @@ func (r MaxPositionQuantity) check(in *Intent) error {
 // ([Intent.Price]), above Limit. Like [MaxPositionQuantity] it never refuses
 // an order that does not raise the exposure.
 type MaxPositionNotional struct {
+	// Limit is the largest absolute value of the symbol's position at the
+	// quote (in the account's currency) once the order fills; > 0.
 	Limit decimal.Decimal
 }
 
@@ -76,6 +80,9 @@ func (r MaxPositionNotional) check(in *Intent) error {
 // the order's symbol at the order's price) above Limit. An order that does
 // not raise the gross exposure is never refused.
 type MaxGrossExposure struct {
+	// Limit is the largest sum of every holding's absolute value at its mark
+	// (in the account's currency), counted as if every working order filled;
+	// > 0.
 	Limit decimal.Decimal
 }
 

@@ -41,9 +41,9 @@ func (s State) Valid() bool { return s <= Halted }
 
 // StateChange is an event: the engine's trading state changed.
 type StateChange struct {
-	Seq    uint64 // 1 for the first change, then increasing by one
-	From   State
-	To     State
+	Seq    uint64    // 1 for the first change, then increasing by one
+	From   State     // the state before the change
+	To     State     // the state after it
 	Reason string    // the host's reason, or the refusal that tripped the change
 	Time   time.Time // the engine's clock at the change
 }

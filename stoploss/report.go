@@ -62,8 +62,8 @@ func (k EventKind) String() string {
 
 // Event is one thing the supervisor did or found for a symbol.
 type Event struct {
-	Kind          EventKind
-	Symbol        string
+	Kind          EventKind       // what happened
+	Symbol        string          // the position's symbol
 	Quantity      decimal.Decimal // the signed position quantity
 	StopPrice     decimal.Decimal // the stop involved, if any
 	Price         decimal.Decimal // the price seen, if any
@@ -75,8 +75,8 @@ type Event struct {
 
 // Report is what one sweep (or one batch of tracker updates) checked and did.
 type Report struct {
-	Account string
-	Start   time.Time
+	Account string    // Config.Account of the supervisor
+	Start   time.Time // when the sweep began, on the supervisor's clock
 	// Duration is how long the sweep took on the supervisor's clock.
 	Duration time.Duration
 	// Skipped is set when another supervisor held the account's lock: this
@@ -88,7 +88,8 @@ type Report struct {
 	Checked int
 	// QuoteCalls counts the Quotes requests made.
 	QuoteCalls int
-	Events     []Event
+	// Events are what the sweep did or found, in order.
+	Events []Event
 }
 
 // Count returns how many events of kind k the report holds.
@@ -116,6 +117,8 @@ func (r Report) Failures() []Event {
 // Heartbeat is the supervisor's health, for a host to alarm when sweeps stop
 // or positions go unprotected.
 type Heartbeat struct {
+	// LastSweepStart and LastSweepEnd bound the last sweep on the
+	// supervisor's clock; zero before the first.
 	LastSweepStart time.Time
 	LastSweepEnd   time.Time
 	// LastError is the last sweep's first failure, nil when it had none.

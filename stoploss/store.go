@@ -52,9 +52,9 @@ func (m Mode) native() bool { return m == ModeNativeStop || m == ModeNativeStopL
 // Protection is the supervisor's record of one protected position: what it
 // protects and how. It is a value: stores hand out copies.
 type Protection struct {
-	Account    string
-	Symbol     string
-	AssetClass broker.AssetClass
+	Account    string            // Config.Account of the supervisor that protects it
+	Symbol     string            // the position's symbol
+	AssetClass broker.AssetClass // the position's asset class
 	// Quantity is the signed position (negative for a short) as the broker
 	// last reported it.
 	Quantity decimal.Decimal
@@ -63,7 +63,8 @@ type Protection struct {
 	// Epoch identifies this position's life, from the moment it opened until
 	// it is flat again; protective order ids are derived from it.
 	Epoch string
-	Mode  Mode
+	// Mode is how the stop is kept: resting at the broker or watched here.
+	Mode Mode
 
 	StopPrice       decimal.Decimal // the current stop level
 	TakeProfitPrice decimal.Decimal // zero when none
@@ -93,6 +94,7 @@ type Protection struct {
 	CloseAttempt       int
 	CloseReason        string
 
+	// UpdatedAt is when the record last changed, on the supervisor's clock.
 	UpdatedAt time.Time
 	// Version is the optimistic concurrency counter: 0 for a record not yet
 	// stored, 1 after its first Save, +1 per Save.
