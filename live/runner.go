@@ -22,6 +22,7 @@ package live
 import (
 	"cmp"
 	"context"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -328,11 +329,13 @@ func (r *Runner) newDay(ctx context.Context, now time.Time) error {
 // Run starts the runner and steps on the schedule until ctx ends; between
 // steps it hands tracker updates (from an order stream) to the supervisor
 // as they arrive. It consumes the broker's order stream (through the
-// tracker) and quote stream (marks for the daily P&L) when the broker has
-// them, and polls by Reconcile on every step in any case: a stream is an
-// accelerator, the broker's REST state is the truth.
+// tracker), a quote stream for the supervisor (stops trigger on ticks) and
+// one for the strategies' marks when the broker has them, and polls by
+// Reconcile on every step in any case: a stream is an accelerator, the
+// broker's REST state is the truth.
 //
-// When ctx ends, Run finishes the step in flight, drains the tracker,
+// When ctx ends, or the Schedule's Wait returns io.EOF (a replay that ran
+// out), Run finishes the step in flight, drains the tracker,
 // closes the supervisor, releases the leadership and returns nil. A
 // strategy's error also ends it (after the same shutdown) and is returned;
 // the other errors of a step are logged and kept for the health checks.
@@ -350,9 +353,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer func() { stopStreams(); wg.Wait() }()
 	r.startStreams(streams, &wg)
 
-	due := make(chan struct{})
+	due, over := make(chan struct{}), make(chan error, 1)
 	wg.Go(func() {
-		for r.cfg.Schedule.Wait(streams) == nil {
+		for {
+			if err := r.cfg.Schedule.Wait(streams); err != nil {
+				over <- err
+				return
+			}
 			select {
 			case due <- struct{}{}:
 			case <-streams.Done():
@@ -364,6 +371,13 @@ func (r *Runner) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case err := <-over:
+			// A schedule that is over (io.EOF: a replay ran out) ends Run
+			// as a cancelled ctx does; any other failure of it is returned.
+			if ctx.Err() != nil || errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
 		case <-r.wake:
 			if _, err := r.sup.HandleUpdates(ctx); err != nil {
 				r.log.Warn("live: updates failed", "account", r.cfg.Account, "error", err)

@@ -109,6 +109,15 @@ func capability(b broker.Broker, what string) (bool, bool) {
 	case "preview":
 		_, ok := broker.Find[broker.Previewer](b)
 		return ok, true
+	case "order stream":
+		_, ok := broker.Find[broker.OrderStreamer](b)
+		return ok && c.OrderStream, true
+	case "quote stream":
+		_, ok := broker.Find[broker.QuoteStreamer](b)
+		return ok && c.QuoteStream, true
+	case "price history":
+		_, ok := broker.Find[broker.BarSource](b)
+		return ok, true
 	}
 	return false, false
 }
