@@ -121,3 +121,25 @@ func capability(b broker.Broker, what string) (bool, bool) {
 	}
 	return false, false
 }
+
+// TestReadmeQuickstart: the README's first program is examples/quickstart's
+// run function, word for word.
+func TestReadmeQuickstart(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../../examples/quickstart/main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := string(src)
+	start := strings.Index(code, "\nfunc run(")
+	end := strings.Index(code[start:], "\n}\n")
+	if start < 0 || end < 0 {
+		t.Fatal("no run function in examples/quickstart/main.go")
+	}
+	if fn := code[start+1 : start+end+3]; !strings.Contains(string(readme), fn) {
+		t.Errorf("README's first program differs from examples/quickstart's run:\n%s", fn)
+	}
+}
