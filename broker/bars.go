@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -112,4 +113,27 @@ type BarQuery struct {
 // gap). Adapters page long ranges themselves.
 type BarSource interface {
 	Bars(ctx context.Context, q BarQuery) ([]Bar, error)
+}
+
+// NormalizeBars puts bars as a [BarSource] returns them: sorted by start,
+// one per start (the later in bars wins: a later page is fresher), only
+// those with q.From <= Start < q.To, and Provisional set on the bar whose
+// interval has not ended at now. It reuses bars' backing array.
+func NormalizeBars(bars []Bar, q BarQuery, now time.Time) []Bar {
+	slices.SortStableFunc(bars, func(a, b Bar) int { return a.Start.Compare(b.Start) })
+	out := bars[:0]
+	for _, bar := range bars {
+		if bar.Start.Before(q.From) || !bar.Start.Before(q.To) {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].Start.Equal(bar.Start) {
+			out[n-1] = bar
+			continue
+		}
+		out = append(out, bar)
+	}
+	for i := range out {
+		out[i].Provisional = now.Before(out[i].End())
+	}
+	return slices.Clip(out)
 }

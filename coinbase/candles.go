@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"time"
 
@@ -93,7 +92,7 @@ func (b *Broker) Bars(ctx context.Context, q broker.BarQuery) ([]broker.Bar, err
 		all = append(all, page...)
 		ws = we.Add(step)
 	}
-	return finishCandles(all, q, b.now()), nil
+	return broker.NormalizeBars(all, q, b.now()), nil
 }
 
 func checkCandleQuery(q broker.BarQuery) (string, time.Duration, error) {
@@ -245,26 +244,4 @@ func plainDecimal(s string) (decimal.Decimal, bool) {
 func candleMalformed(msg string) error {
 	return &errors.BrokerError{Broker: brokerName, Op: "candles", Kind: errors.ErrMalformedResponse,
 		Message: msg}
-}
-
-// finishCandles sorts bars by start, keeps one per start (the later page's,
-// the fresher), drops those outside [q.From, q.To) and marks the bucket
-// containing now as Provisional.
-func finishCandles(bars []broker.Bar, q broker.BarQuery, now time.Time) []broker.Bar {
-	slices.SortStableFunc(bars, func(a, b broker.Bar) int { return a.Start.Compare(b.Start) })
-	out := bars[:0]
-	for _, bar := range bars {
-		if bar.Start.Before(q.From) || !bar.Start.Before(q.To) {
-			continue
-		}
-		if n := len(out); n > 0 && out[n-1].Start.Equal(bar.Start) {
-			out[n-1] = bar
-			continue
-		}
-		out = append(out, bar)
-	}
-	for i := range out {
-		out[i].Provisional = now.Before(out[i].End())
-	}
-	return slices.Clip(out)
 }

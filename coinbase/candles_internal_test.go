@@ -23,7 +23,7 @@ func TestCandlesFixtures(t *testing.T) {
 	}
 	q := broker.BarQuery{Symbol: "BTC-USD", Interval: broker.OneHour,
 		From: time.Date(2024, 4, 4, 0, 0, 0, 0, time.UTC), To: time.Date(2024, 4, 4, 2, 0, 0, 0, time.UTC)}
-	got := finishCandles(raw, q, time.Date(2024, 4, 4, 1, 30, 0, 0, time.UTC))
+	got := broker.NormalizeBars(raw, q, time.Date(2024, 4, 4, 1, 30, 0, 0, time.UTC))
 	want := []broker.Bar{
 		{Symbol: "BTC-USD", Start: time.Unix(1712188800, 0).UTC(), Interval: broker.OneHour,
 			Open: dec("65984.18"), High: dec("66387.77"), Low: dec("65857.35"), Close: dec("66314.59"), Volume: dec("358.74851052")},
@@ -114,7 +114,7 @@ func FuzzDecodeCandles(f *testing.F) {
 			}
 		}
 		q := broker.BarQuery{Symbol: "BTC-USD", Interval: broker.OneMinute, From: time.Unix(0, 0), To: time.Unix(1<<40, 0)}
-		out := finishCandles(bars, q, time.Unix(1<<33, 0))
+		out := broker.NormalizeBars(bars, q, time.Unix(1<<33, 0))
 		for i := 1; i < len(out); i++ {
 			if !out[i-1].Start.Before(out[i].Start) {
 				t.Fatalf("not ascending and unique at %d", i)
@@ -147,7 +147,7 @@ func BenchmarkDecodeCandlesPage(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(finishCandles(bars, q, q.To)) != 350 {
+		if len(broker.NormalizeBars(bars, q, q.To)) != 350 {
 			b.Fatal("lost candles")
 		}
 	}

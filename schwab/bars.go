@@ -96,7 +96,7 @@ func (b *Broker) Bars(ctx context.Context, q broker.BarQuery) ([]broker.Bar, err
 		}
 		all = append(all, bars...)
 	}
-	return finishBars(all, q, b.clock.Now()), nil
+	return broker.NormalizeBars(all, q, b.clock.Now()), nil
 }
 
 func checkBarQuery(q broker.BarQuery) (historyParams, error) {
@@ -202,28 +202,6 @@ var (
 	minBarMillis = time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 	maxBarMillis = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 )
-
-// finishBars sorts bars by start, keeps one per start (the last answer's,
-// the freshest), drops those outside [q.From, q.To) and marks the bar
-// whose interval has not ended at now as Provisional.
-func finishBars(bars []broker.Bar, q broker.BarQuery, now time.Time) []broker.Bar {
-	slices.SortStableFunc(bars, func(a, b broker.Bar) int { return a.Start.Compare(b.Start) })
-	out := bars[:0]
-	for _, bar := range bars {
-		if bar.Start.Before(q.From) || !bar.Start.Before(q.To) {
-			continue
-		}
-		if n := len(out); n > 0 && out[n-1].Start.Equal(bar.Start) {
-			out[n-1] = bar
-			continue
-		}
-		out = append(out, bar)
-	}
-	for i := range out {
-		out[i].Provisional = now.Before(out[i].End())
-	}
-	return slices.Clip(out)
-}
 
 // barIntervalsCopy returns the served intervals in a slice the caller may
 // keep.

@@ -58,7 +58,7 @@ func TestPriceHistoryMonthlyFixture(t *testing.T) {
 	}
 	q := broker.BarQuery{Symbol: "AAPL", Interval: broker.OneMonth,
 		From: time.Date(2023, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2024, 11, 1, 0, 0, 0, 0, time.UTC)}
-	got := finishBars(raw, q, time.Date(2024, 10, 15, 16, 0, 0, 0, time.UTC))
+	got := broker.NormalizeBars(raw, q, time.Date(2024, 10, 15, 16, 0, 0, 0, time.UTC))
 	want := []broker.Bar{
 		bar("AAPL", broker.OneMonth, 1698814800000, "171.0", "192.93", "170.12", "189.95", "1099760711"),
 		bar("AAPL", broker.OneMonth, 1701410400000, "190.33", "199.62", "187.4511", "192.53", "1063181128"),
@@ -128,7 +128,7 @@ func TestFinishBars(t *testing.T) {
 	}
 	in := []broker.Bar{mk(3, "3"), mk(1, "1"), mk(2, "2"), mk(-1, "9"), mk(2, "2.5"), mk(5, "5"), mk(4, "4")}
 	q := broker.BarQuery{Symbol: "X", Interval: broker.OneMinute, From: t0, To: t0.Add(5 * time.Minute)}
-	got := finishBars(in, q, t0.Add(4*time.Minute+30*time.Second))
+	got := broker.NormalizeBars(in, q, t0.Add(4*time.Minute+30*time.Second))
 	var closes []string
 	var prov []bool
 	for _, b := range got {
@@ -329,10 +329,10 @@ func FuzzDecodeCandles(f *testing.F) {
 			}
 		}
 		q := broker.BarQuery{Symbol: "AAPL", Interval: broker.OneMinute, From: time.Unix(0, 0), To: time.Unix(1<<40, 0)}
-		out := finishBars(bars, q, time.Unix(1<<33, 0))
+		out := broker.NormalizeBars(bars, q, time.Unix(1<<33, 0))
 		for i := 1; i < len(out); i++ {
 			if !out[i-1].Start.Before(out[i].Start) {
-				t.Fatalf("finishBars left %v before %v", out[i-1].Start, out[i].Start)
+				t.Fatalf("NormalizeBars left %v before %v", out[i-1].Start, out[i].Start)
 			}
 		}
 	})
