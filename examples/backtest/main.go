@@ -31,10 +31,10 @@ import (
 	"github.com/arbiontrader/arbion/bars"
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/errors"
-	"github.com/arbiontrader/arbion/strategy/crossover"
 	"github.com/arbiontrader/arbion/paper"
 	"github.com/arbiontrader/arbion/risk"
 	"github.com/arbiontrader/arbion/stoploss"
+	"github.com/arbiontrader/arbion/strategy/crossover"
 	"github.com/shopspring/decimal"
 )
 

@@ -10,10 +10,10 @@ import (
 	"github.com/arbiontrader/arbion/bars"
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/clock/clocktest"
-	"github.com/arbiontrader/arbion/strategy/crossover"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
 	"github.com/arbiontrader/arbion/stoploss"
+	"github.com/arbiontrader/arbion/strategy/crossover"
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
 )

@@ -11,13 +11,13 @@ import (
 
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/errors"
-	"github.com/arbiontrader/arbion/strategy/crossover"
 	"github.com/arbiontrader/arbion/live"
 	"github.com/arbiontrader/arbion/metrics"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/paper"
 	"github.com/arbiontrader/arbion/risk"
 	"github.com/arbiontrader/arbion/stoploss"
+	"github.com/arbiontrader/arbion/strategy/crossover"
 	"github.com/shopspring/decimal"
 )
 
