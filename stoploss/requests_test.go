@@ -164,10 +164,10 @@ func TestRequestsPerProtectedPositionPerHour(t *testing.T) {
 			}
 			// The polling source's goroutines run beside the test's clock:
 			// a poll that wakes late is timed from its waking, so the hour
-			// may hold a few polls fewer, never more.
-			if got.verify != w.verify || got.quotes > w.quotes || got.orders > w.orders ||
+			// may hold a few polls fewer, or one more at its last instant.
+			if got.verify != w.verify || got.quotes > w.quotes+1 || got.orders > w.orders+1 ||
 				got.quotes < w.quotes*95/100 || got.orders < w.orders*95/100 {
-				t.Errorf("%s: got %+v, want at most and within 5%% of %+v", mode, got, w)
+				t.Errorf("%s: got %+v, want within 5%% of %+v (and at most one more)", mode, got, w)
 			}
 		})
 	}

@@ -73,11 +73,32 @@ func (f *fakeQuotes) Unsubscribe(_ context.Context, syms ...string) error {
 	return nil
 }
 
-// follow runs FollowQuotes on qs until the test ends.
+// startedStream tells when FollowQuotes, having taken the stream and
+// subscribed the positions it found, starts reading its quotes.
+type startedStream struct {
+	broker.QuoteStream
+	once    sync.Once
+	started chan struct{}
+}
+
+func (s *startedStream) Quotes() <-chan broker.StreamQuote {
+	s.once.Do(func() { close(s.started) })
+	return s.QuoteStream.Quotes()
+}
+
+// follow runs FollowQuotes on qs until the test ends; it returns once the
+// supervisor follows the stream, so that every later position change is
+// seen by it.
 func follow(t *testing.T, sup *stoploss.Supervisor, qs broker.QuoteStream) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- sup.FollowQuotes(ctx, qs) }()
+	ss := &startedStream{QuoteStream: qs, started: make(chan struct{})}
+	go func() { done <- sup.FollowQuotes(ctx, ss) }()
+	select {
+	case <-ss.started:
+	case err := <-done:
+		t.Fatalf("FollowQuotes ended before following: %v", err)
+	}
 	t.Cleanup(func() {
 		cancel()
 		// nil when the stream ended first (its own context), cleanly.
@@ -264,10 +285,21 @@ func TestStopStateExactUnderStreamFaults(t *testing.T) {
 			})
 			e.price("AAPL", "94")
 			e.price("AAPL", "93") // a second tick flushes one held back
-			waitFor("flat with nothing working", func() bool {
+			// A stream event the fault held back with nothing behind it is
+			// the sweep's to catch up (REST is the truth): each wait lets
+			// one more timed sweep run.
+			flat := func() bool {
 				_, ok := e.record("AAPL")
 				return e.position("AAPL").IsZero() && len(e.openOrders("AAPL")) == 0 && !ok
-			})
+			}
+			for !flat() {
+				e.clock.Advance(time.Minute)
+				select {
+				case <-changed:
+				case <-deadline.C:
+					t.Fatalf("never reached: flat with nothing working (orders %+v)", e.openOrders("AAPL"))
+				}
+			}
 			if got := e.position("AAPL"); !got.IsZero() {
 				t.Errorf("position %s, want flat", got)
 			}
