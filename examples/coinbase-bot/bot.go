@@ -20,6 +20,10 @@ type Config struct {
 	// Supervisor protects positions with the stop-loss supervisor (a
 	// trailing stop-limit) instead of a bracket order.
 	Supervisor bool
+	// Stream (with Supervisor) has the tracker follow Coinbase's user
+	// channel and the supervisor its ticker, so fills and stops are seen
+	// as they happen; each step still reconciles and sweeps by REST.
+	Stream     bool
 	Product    string
 	Steps      int
 	Seed       uint64
@@ -91,6 +95,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 		return Summary{}, err
 	}
 	bt := &bot{cfg: cfg, b: b, risk: engine, market: mkt, out: out, qty: qty}
+	stopStreams := func() {} // the streams end before the summary is read
 	step := bt.step
 	sum := &bt.sum
 	if cfg.Supervisor {
@@ -99,6 +104,14 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 			return Summary{}, err
 		}
 		defer sv.close()
+		if cfg.Stream {
+			stop, err := sv.follow(ctx)
+			if err != nil {
+				return Summary{}, err
+			}
+			defer stop()
+			stopStreams = stop
+		}
 		step, sum = sv.step, &sv.sum
 	}
 	for i := 0; i < cfg.Steps; i++ {
@@ -114,6 +127,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 			}
 		}
 	}
+	stopStreams()
 	sum.Position = bt.position(ctx)
 	if cfg.Supervisor {
 		execs, err := b.Fills(ctx, coinbase.FillFilter{ProductIDs: []string{cfg.Product}})

@@ -32,6 +32,7 @@ func connect(cfg Config) (*coinbase.Broker, market, func(), error) {
 	b, err := coinbase.New(coinbase.Config{
 		Credentials: coinbase.Credentials{KeyName: key.Name, PrivateKey: key.Secret},
 		BaseURL:     srv.URL(), HTTPClient: srv.Client(),
+		Stream:             coinbase.StreamConfig{MarketURL: srv.MarketStreamURL(), UserURL: srv.UserStreamURL()},
 		RequestsPerSecond:  1000,           // the emulator has no rate limit to respect
 		CostBasisFromFills: cfg.Supervisor, // the supervisor needs entry prices
 	})
@@ -95,9 +96,21 @@ func (m *simMarket) Cross(_ context.Context, orders []broker.Order) error {
 		case o.Side == broker.Sell && o.StopPrice.IsPositive() && m.bid.LessThanOrEqual(o.StopPrice):
 			err = m.srv.Fill(o.OrderID, rest, o.StopPrice)
 		}
-		if err != nil {
+		if err != nil && m.stillWorking(o.OrderID) {
 			return err
 		}
+		// An order that ended since it was listed (the supervisor, on a
+		// streamed tick, cancelled it) is simply not there to fill.
 	}
 	return nil
+}
+
+// stillWorking reports whether the emulator still holds id as a working order.
+func (m *simMarket) stillWorking(id string) bool {
+	for _, o := range m.srv.Orders() {
+		if o.OrderID == id {
+			return o.Status == "OPEN" || o.Status == "PENDING" || o.Status == "QUEUED"
+		}
+	}
+	return false
 }

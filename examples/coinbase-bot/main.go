@@ -69,6 +69,7 @@ func parse(p cli.Program, fs *flag.FlagSet, args []string) (Config, error) {
 	cfg := defaultConfig()
 	fs.BoolVar(&cfg.Emulator, "emulator", false, "run against the in-process emulator with a generated test key")
 	fs.BoolVar(&cfg.Supervisor, "supervisor", false, "protect positions with the stop-loss supervisor (stop-limit and take-profit) instead of a bracket")
+	fs.BoolVar(&cfg.Stream, "stream", false, "with -supervisor: follow Coinbase's WebSocket streams (orders and ticker); REST still reconciles each step")
 	fs.StringVar(&cfg.Product, "product", cfg.Product, "product to trade, BASE-QUOTE")
 	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "number of market steps, at least 1")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the emulator's random walk")

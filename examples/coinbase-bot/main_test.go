@@ -135,3 +135,30 @@ func TestBadQuantity(t *testing.T) {
 		t.Fatal("a negative quantity was accepted")
 	}
 }
+
+// TestStreamsKeepTheBooks: with -stream the tracker follows the emulator's
+// user channel and the supervisor its ticker. Ticks act between steps, so
+// the run need not trade as the polling one does, but it trades and its
+// books add up: every entry but an open position was exited once.
+func TestStreamsKeepTheBooks(t *testing.T) {
+	run := func(stream bool) Summary {
+		cfg := defaultConfig()
+		cfg.Emulator, cfg.Supervisor, cfg.Stream, cfg.Steps = true, true, stream, 300
+		var out strings.Builder
+		sum, err := Run(context.Background(), cfg, &out)
+		if err != nil {
+			t.Fatalf("stream %t: %v\n%s", stream, err, out.String())
+		}
+		return sum
+	}
+	for _, stream := range []bool{false, true} {
+		sum := run(stream)
+		open := 0
+		if sum.Position.IsPositive() {
+			open = 1
+		}
+		if sum.Entries < 2 || sum.Entries-sum.StopOuts-sum.TakeProfits != open || sum.Position.IsNegative() {
+			t.Errorf("stream %t: %+v: want at least two entries, each exited once but an open one", stream, sum)
+		}
+	}
+}

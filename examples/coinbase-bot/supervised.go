@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/coinbase"
@@ -32,7 +33,9 @@ type supervised struct {
 	market  market
 	out     io.Writer
 	qty     decimal.Decimal
-	sum     Summary
+
+	mu  sync.Mutex // note runs on the ticker's goroutine too (-stream)
+	sum Summary
 }
 
 func newSupervised(cfg Config, b *coinbase.Broker, engine *risk.Engine, mkt market, out io.Writer, qty decimal.Decimal) (*supervised, error) {
@@ -40,16 +43,41 @@ func newSupervised(cfg Config, b *coinbase.Broker, engine *risk.Engine, mkt mark
 	if err != nil {
 		return nil, err
 	}
+	s := &supervised{cfg: cfg, b: b, tracker: tracker, market: mkt, out: out, qty: qty}
 	sup, err := stoploss.New(stoploss.Config{Account: "coinbase-bot", Broker: b, Orders: tracker,
+		OnSweep: s.note, // every report: sweeps, updates and (with -stream) ticks
 		// A fixed stop, not a trailing one: see the package comment.
 		DefaultPolicy: stoploss.Policy{StopPercent: cfg.StopLoss.Shift(2), TakeProfitPercent: cfg.TakeProfit.Shift(2)}})
 	if err != nil {
 		return nil, err
 	}
-	return &supervised{cfg: cfg, b: b, tracker: tracker, sup: sup, market: mkt, out: out, qty: qty}, nil
+	s.sup = sup
+	return s, nil
 }
 
 func (s *supervised) close() { s.sup.Close() }
+
+// follow starts the streams: the tracker applies the user channel's events
+// (reconciling by REST on every gap) and the supervisor watches the ticker
+// (a stop or take-profit acts on the tick). stop ends both and waits.
+func (s *supervised) follow(ctx context.Context) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	orders, err := s.b.StreamOrders(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	quotes, err := s.b.StreamQuotes(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.tracker.Follow(ctx, orders) })
+	wg.Go(func() { _ = s.sup.FollowQuotes(ctx, quotes) })
+	var once sync.Once
+	return func() { once.Do(func() { cancel(); wg.Wait() }) }, nil
+}
 
 func (s *supervised) step(ctx context.Context) error {
 	if err := s.market.Move(ctx); err != nil {
@@ -65,20 +93,19 @@ func (s *supervised) step(ctx context.Context) error {
 	if _, err := s.tracker.Reconcile(ctx); err != nil {
 		return err
 	}
-	rep, err := s.sup.HandleUpdates(ctx)
-	if err != nil {
+	if _, err := s.sup.HandleUpdates(ctx); err != nil {
 		return err
 	}
-	s.note(rep)
-	if rep, err = s.sup.Sweep(ctx); err != nil {
+	if _, err := s.sup.Sweep(ctx); err != nil {
 		return err
 	}
-	s.note(rep)
 	return s.enterIfFlat(ctx)
 }
 
 // note prints the supervisor's events and counts the exits.
 func (s *supervised) note(rep stoploss.Report) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, e := range rep.Events {
 		switch e.Kind {
 		case stoploss.EventStopPlaced:
