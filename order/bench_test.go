@@ -159,3 +159,36 @@ func benchmarkReconcile(b *testing.B, fillPerRound int) {
 	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(calls)/float64(b.N), "brokercalls/op")
 }
+
+// BenchmarkDuplicateFill applies a fill the record already holds (a
+// duplicated stream message, a REST listing after the stream): the tracker
+// must see it is known and change nothing.
+func BenchmarkDuplicateFill(b *testing.B) {
+	p, err := paper.New(paper.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	store := order.NewMemoryStore()
+	tracker, err := order.NewTracker(order.Config{Broker: p, Store: store})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	if _, err := store.Create(ctx, order.Order{LocalID: "L1", ClientOrderID: "C1", BrokerOrderID: "B1",
+		Instrument: aapl, Side: broker.Buy, Type: broker.Limit, Quantity: dec("10"), LimitPrice: dec("100"),
+		TimeInForce: broker.GTC, Status: broker.StatusNew}); err != nil {
+		b.Fatal(err)
+	}
+	ev := order.Event{Kind: order.EventFill, BrokerOrderID: "B1",
+		Fill: broker.Fill{ExecID: "E1", Quantity: dec("1"), Price: dec("99.5")}}
+	if _, err := tracker.Apply(ctx, ev); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		o, err := tracker.Apply(ctx, ev)
+		if err != nil || !o.FilledQuantity.Equal(dec("1")) {
+			b.Fatalf("duplicate fill: filled %s, %v", o.FilledQuantity, err)
+		}
+	}
+}
