@@ -7,9 +7,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	alpaca "github.com/alpacahq/alpaca-trade-api-go/v3/alpaca"
+	"github.com/arbiontrader/arbion/internal/floor"
 	"github.com/shopspring/decimal"
 )
 
@@ -26,7 +26,14 @@ const orderJSON = `{"id":"61e69015-8549-4bfd-b9c3-01e75843f47d","client_order_id
 // server answers Alpaca's order endpoints with the documented order,
 // checking the key headers as Alpaca does.
 func server(tb testing.TB) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := newServer()
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// newServer is server without a test to close it.
+func newServer() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("APCA-API-KEY-ID") != "key" || r.Header.Get("APCA-API-SECRET-KEY") != "secret" {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
@@ -43,8 +50,6 @@ func server(tb testing.TB) *httptest.Server {
 		}
 		_, _ = io.WriteString(w, orderJSON)
 	}))
-	tb.Cleanup(srv.Close)
-	return srv
 }
 
 // bare sends method url with body and Alpaca's headers through client, and
@@ -74,33 +79,6 @@ func bare(tb testing.TB, client *http.Client, method, url string, body []byte) {
 	}
 }
 
-// interleave runs client and floor b.N times each, alternating which goes
-// first (so neither always meets a warm or a cold connection), and reports
-// each side's mean and their ratio.
-func interleave(b *testing.B, client, floor func()) {
-	var clientTime, floorTime time.Duration
-	timed := func(f func(), sum *time.Duration) {
-		t := time.Now()
-		f()
-		*sum += time.Since(t)
-	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if i++; i%2 == 0 {
-			timed(client, &clientTime)
-			timed(floor, &floorTime)
-		} else {
-			timed(floor, &floorTime)
-			timed(client, &clientTime)
-		}
-	}
-	n := float64(b.N)
-	b.ReportMetric(float64(clientTime.Nanoseconds())/n, "client-ns/op")
-	b.ReportMetric(float64(floorTime.Nanoseconds())/n, "floor-ns/op")
-	b.ReportMetric(float64(clientTime)/float64(floorTime), "ratio")
-}
-
 func newClient(srv *httptest.Server) *alpaca.Client {
 	return alpaca.NewClient(alpaca.ClientOpts{APIKey: "key", APISecret: "secret", BaseURL: srv.URL,
 		HTTPClient: srv.Client(), RetryLimit: 1})
@@ -123,7 +101,7 @@ func BenchmarkPlaceOrder(b *testing.B) {
 		b.Fatal(err)
 	}
 	url := srv.URL + "/v2/orders"
-	interleave(b, func() {
+	floor.Interleave(b, func() {
 		if _, err := c.PlaceOrder(req); err != nil {
 			b.Fatal(err)
 		}
@@ -135,7 +113,7 @@ func BenchmarkGetOrder(b *testing.B) {
 	c := newClient(srv)
 	const id = "61e69015-8549-4bfd-b9c3-01e75843f47d"
 	url := srv.URL + "/v2/orders/" + id
-	interleave(b, func() {
+	floor.Interleave(b, func() {
 		if _, err := c.GetOrder(id); err != nil {
 			b.Fatal(err)
 		}
