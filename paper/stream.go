@@ -225,10 +225,18 @@ func (p *pipe[T]) end() {
 }
 
 // Status implements broker.OrderStream and broker.QuoteStream.
+//
+// A live paper stream is heard from now: it runs in the process, so its
+// silence means nothing happened, not a lost connection (a network stream
+// proves itself with heartbeats instead).
 func (p *pipe[T]) Status() broker.StreamStatus {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.status
+	st := p.status
+	if st.Live {
+		st.LastMessage = p.b.cfg.Clock.Now()
+	}
+	return st
 }
 
 // Err implements broker.OrderStream and broker.QuoteStream: a paper stream
