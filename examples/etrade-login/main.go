@@ -83,7 +83,7 @@ func parse(p cli.Program, fs *flag.FlagSet, args []string) (options, error) {
 		return o, err
 	}
 	var err error
-	if o.symbols, err = symbolList(*symbols); err != nil {
+	if o.symbols, err = cli.Symbols("symbols", *symbols); err != nil {
 		return o, err
 	}
 	switch {
@@ -97,17 +97,6 @@ func parse(p cli.Program, fs *flag.FlagSet, args []string) (options, error) {
 		return o, cli.Usagef("-account is required (or use -emulator)")
 	}
 	return o, nil
-}
-
-// symbolList splits the -symbols value, refusing an empty entry.
-func symbolList(v string) ([]string, error) {
-	list := strings.Split(v, ",")
-	for _, s := range list {
-		if strings.TrimSpace(s) == "" || strings.TrimSpace(s) != s {
-			return nil, cli.Usagef("-symbols %q: want symbols separated by commas, such as AAPL,MSFT", v)
-		}
-	}
-	return list, nil
 }
 
 // run is the whole program: it parses args, logs in if needed, reports,

@@ -88,7 +88,7 @@ func parse(p cli.Program, fs *flag.FlagSet, args []string) (options, error) {
 		return o, err
 	}
 	var err error
-	if o.symbols, err = symbolList(*symbols); err != nil {
+	if o.symbols, err = cli.Symbols("symbols", *symbols); err != nil {
 		return o, err
 	}
 	set := map[string]bool{}
@@ -106,17 +106,6 @@ func parse(p cli.Program, fs *flag.FlagSet, args []string) (options, error) {
 		return o, cli.Usagef("-token-file \"\": a file is required")
 	}
 	return o, nil
-}
-
-// symbolList splits the -symbols value, refusing an empty entry.
-func symbolList(v string) ([]string, error) {
-	list := strings.Split(v, ",")
-	for _, s := range list {
-		if strings.TrimSpace(s) == "" || strings.TrimSpace(s) != s {
-			return nil, cli.Usagef("-symbols %q: want symbols separated by commas, such as AAPL,MSFT", v)
-		}
-	}
-	return list, nil
 }
 
 // run is the whole program: it parses args, logs in if needed, reports,

@@ -173,6 +173,18 @@ func ReadLine(ctx context.Context, in io.Reader) (string, error) {
 	}
 }
 
+// Symbols splits a comma-separated symbol flag's value, refusing an empty
+// or padded entry with a usage error that names the flag and the value.
+func Symbols(flagName, v string) ([]string, error) {
+	list := strings.Split(v, ",")
+	for _, s := range list {
+		if strings.TrimSpace(s) == "" || strings.TrimSpace(s) != s {
+			return nil, Usagef("-%s %q: want symbols separated by commas, such as AAPL,MSFT", flagName, v)
+		}
+	}
+	return list, nil
+}
+
 // PrintPortfolio writes positions and quotes as two tables, the one layout
 // of every example that reports an account. Prices show at least two
 // places and every place the broker sent; quantities as sent.

@@ -180,3 +180,28 @@ func TestPrintPortfolio(t *testing.T) {
 		t.Errorf("empty PrintPortfolio = %v %q", err, out.String())
 	}
 }
+
+func TestSymbols(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    []string
+		wantErr string
+	}{
+		{in: "AAPL", want: []string{"AAPL"}},
+		{in: "AAPL,MSFT", want: []string{"AAPL", "MSFT"}},
+		{in: "", wantErr: `-symbols "": want symbols separated by commas`},
+		{in: "AAPL,", wantErr: `-symbols "AAPL,": want symbols`},
+		{in: "AAPL, MSFT", wantErr: `-symbols "AAPL, MSFT": want symbols`},
+	} {
+		got, err := cli.Symbols("symbols", tc.in)
+		var usage *cli.UsageError
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("Symbols(%q): %v", tc.in, err)
+		case tc.wantErr != "" && (!errors.As(err, &usage) || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("Symbols(%q) error %v, want a usage error containing %q", tc.in, err, tc.wantErr)
+		case strings.Join(got, "|") != strings.Join(tc.want, "|"):
+			t.Errorf("Symbols(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
