@@ -128,12 +128,18 @@ type Store interface {
 type MemoryStore struct {
 	mu      sync.Mutex
 	records map[storeKey]Protection
+	// sorted caches each account's records in List's order, so that a
+	// sweep of an unchanged book copies one slice instead of walking the
+	// map and sorting again. Save and Delete drop the account's entry.
+	sorted map[string][]Protection
 }
 
 type storeKey struct{ account, symbol string }
 
 // NewMemoryStore returns an empty in-memory store.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{records: make(map[storeKey]Protection)} }
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{records: make(map[storeKey]Protection), sorted: make(map[string][]Protection)}
+}
 
 // Get implements [Store].
 func (s *MemoryStore) Get(ctx context.Context, account, symbol string) (Protection, bool, error) {
@@ -152,15 +158,18 @@ func (s *MemoryStore) List(ctx context.Context, account string) ([]Protection, e
 		return nil, err
 	}
 	s.mu.Lock()
-	out := make([]Protection, 0, len(s.records))
-	for k, p := range s.records {
-		if k.account == account {
-			out = append(out, p)
+	defer s.mu.Unlock()
+	list, ok := s.sorted[account]
+	if !ok {
+		for k, p := range s.records {
+			if k.account == account {
+				list = append(list, p)
+			}
 		}
+		slices.SortFunc(list, func(a, b Protection) int { return cmp.Compare(a.Symbol, b.Symbol) })
+		s.sorted[account] = list
 	}
-	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b Protection) int { return cmp.Compare(a.Symbol, b.Symbol) })
-	return out, nil
+	return slices.Clone(list), nil
 }
 
 // Save implements [Store].
@@ -180,6 +189,7 @@ func (s *MemoryStore) Save(ctx context.Context, p Protection) (Protection, error
 	}
 	p.Version++
 	s.records[k] = p
+	delete(s.sorted, p.Account)
 	return p, nil
 }
 
@@ -199,6 +209,7 @@ func (s *MemoryStore) Delete(ctx context.Context, account, symbol string, versio
 		return staleVersion(account, symbol, version, cur.Version)
 	}
 	delete(s.records, k)
+	delete(s.sorted, account)
 	return nil
 }
 

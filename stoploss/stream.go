@@ -150,7 +150,7 @@ func (s *Supervisor) streamedQuotes(recs []Protection, now time.Time) (map[strin
 	qs := f.stream
 	f.mu.Unlock()
 	if qs == nil {
-		return map[string]broker.Quote{}, nil
+		return make(map[string]broker.Quote, len(recs)), nil // sized once: the sweep fills it
 	}
 	st := qs.Status()
 	out := make(map[string]broker.Quote, len(recs))
