@@ -17,7 +17,10 @@ import (
 	"github.com/arbiontrader/arbion/live"
 	"github.com/arbiontrader/arbion/order"
 	"github.com/arbiontrader/arbion/risk"
+	"github.com/arbiontrader/arbion/schwab"
+	"github.com/arbiontrader/arbion/schwab/schwabtest"
 	"github.com/arbiontrader/arbion/stoploss"
+	"github.com/shopspring/decimal"
 )
 
 // emulated is one account at an emulator, for protectedAcrossRestart.
@@ -72,6 +75,60 @@ func protectedAcrossRestart(t *testing.T, clk *clocktest.Fake, e emulated) {
 	step(t, r2)
 	if n := e.protective(); n != 1 || r2.Supervisor().Totals().StopsPlaced != 0 {
 		t.Errorf("after a restart: %d protective orders, %d placed again; want 1 and 0", n, r2.Supervisor().Totals().StopsPlaced)
+	}
+}
+
+// The runner on Schwab (native stop orders, OAuth 2 tokens refreshed
+// through auth.Source).
+func TestOnSchwabEmulator(t *testing.T) {
+	const acct = "12345678"
+	clk := clocktest.NewAuto(start)
+	emu := schwabtest.New(schwabtest.Config{Clock: clk,
+		Accounts: []schwabtest.Account{{Number: acct, Cash: decimal.NewFromInt(1_000_000)}}})
+	defer emu.Close()
+	emu.SetQuote("AAPL", schwabtest.QuoteValue{Bid: dec("100"), Ask: dec("100"), Last: dec("100")})
+	// workingStops are the protective orders at the emulator; the one the
+	// supervisor places must sell the whole position 1% under the fill.
+	workingStops := func() []schwabtest.OrderRecord {
+		var out []schwabtest.OrderRecord
+		for _, rec := range emu.Orders() {
+			if rec.OrderType == "STOP" && rec.Status != "CANCELED" {
+				out = append(out, rec)
+			}
+		}
+		return out
+	}
+	protectedAcrossRestart(t, clk, emulated{
+		account: acct,
+		connect: func(t *testing.T) broker.Broker {
+			store := auth.NewMemoryStore()
+			tok := emu.IssueTokens()
+			if err := store.Save(context.Background(), "schwab", auth.Token{AccessToken: tok.AccessToken,
+				RefreshToken: tok.RefreshToken, Expiry: tok.Expiry, RefreshExpiry: tok.RefreshExpiry}); err != nil {
+				t.Fatal(err)
+			}
+			src, err := auth.NewSource(auth.SourceConfig{Broker: schwab.Name,
+				OAuth2: schwab.OAuth2Config(emu.AppKey(), emu.AppSecret(), emu.RedirectURI(), emu.URL()),
+				Store:  store, StoreKey: "schwab", HTTPClient: emu.Client(), Clock: clk, RefreshLifetime: schwab.RefreshLifetime})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := schwab.New(schwab.Config{AccountNumber: acct, Tokens: src, BaseURL: emu.URL(), HTTPClient: emu.Client(), Clock: clk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		},
+		instrument: broker.Instrument{Symbol: "AAPL", AssetClass: broker.Equity}, qty: "10", price: "100",
+		fill: func(t *testing.T, id string) {
+			if err := emu.Fill(id, dec("10"), dec("100")); err != nil {
+				t.Fatal(err)
+			}
+		},
+		protective: func() int { return len(workingStops()) },
+	})
+	if s := workingStops(); len(s) != 1 || s[0].Instruction != "SELL" || !s[0].Quantity.Equal(dec("10")) || !s[0].StopPrice.Equal(dec("99")) {
+		t.Errorf("stops at the emulator: %+v, want one SELL 10 STOP 99", s)
 	}
 }
 
