@@ -9,10 +9,7 @@ import (
 	"github.com/arbiontrader/arbion/broker"
 	"github.com/arbiontrader/arbion/errors"
 	"github.com/google/go-cmp/cmp"
-	"github.com/shopspring/decimal"
 )
-
-var decimalEqual = cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) })
 
 // The BTC-USD capture (newest first) decodes exactly from its strings and
 // sorts ascending; the docs example's single candle decodes too.
@@ -31,7 +28,7 @@ func TestCandlesFixtures(t *testing.T) {
 			Open: dec("66312.4"), High: dec("66331.99"), Low: dec("66055.14"), Close: dec("66181.6"), Volume: dec("355.82896243"),
 			Provisional: true},
 	}
-	if diff := cmp.Diff(want, got, decimalEqual); diff != "" {
+	if diff := cmp.Diff(want, got, decimalEq); diff != "" {
 		t.Errorf("bars (-want +got):\n%s", diff)
 	}
 	doc, err := decodeCandles(fixture(t, "marketdata/candles_docs_example.json"), "X", broker.OneMinute)

@@ -132,7 +132,6 @@ type wireProduct struct {
 	LimitOnly       bool     `json:"limit_only"`
 	PostOnly        bool     `json:"post_only"`
 	ViewOnly        bool     `json:"view_only"`
-	ProductType     string   `json:"product_type"`
 	BaseCurrencyID  string   `json:"base_currency_id"`
 	QuoteCurrencyID string   `json:"quote_currency_id"`
 	Alias           string   `json:"alias"`
@@ -231,31 +230,54 @@ func (c *wireOrderConfig) variantCount() int {
 }
 
 // UnmarshalJSON decodes the known variants and remembers unknown keys, so an
-// order of a new type is reported instead of silently read as empty.
+// order of a new type is reported instead of silently read as empty. The
+// object is read once into its keys and each variant decoded from its own
+// bytes. A key differing from a known one only in case is decoded into that
+// variant (as encoding/json matches fields) and is reported unknown too.
 func (c *wireOrderConfig) UnmarshalJSON(b []byte) error {
-	type plain wireOrderConfig
-	var p plain
-	if err := json.Unmarshal(b, &p); err != nil {
+	var variants map[string]json.RawMessage
+	if err := json.Unmarshal(b, &variants); err != nil {
 		return err
 	}
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(b, &keys); err != nil {
-		return err
-	}
-	*c = wireOrderConfig(p)
-	for k := range keys {
-		if !knownVariants[k] {
+	*c = wireOrderConfig{}
+	for k, raw := range variants {
+		dst, exact := c.variant(k)
+		if !exact {
 			c.unknownFields = append(c.unknownFields, k)
+		}
+		if dst == nil {
+			continue
+		}
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-var knownVariants = map[string]bool{
-	"market_market_ioc": true, "market_market_fok": true, "sor_limit_ioc": true,
-	"limit_limit_gtc": true, "limit_limit_gtd": true, "limit_limit_fok": true,
-	"stop_limit_stop_limit_gtc": true, "stop_limit_stop_limit_gtd": true,
-	"trigger_bracket_gtc": true, "trigger_bracket_gtd": true,
+// variant returns where the variant named key decodes to (nil if no known
+// variant has that name in any case) and whether key is its exact name.
+func (c *wireOrderConfig) variant(key string) (dst any, exact bool) {
+	targets := [...]struct {
+		name string
+		dst  any
+	}{
+		{"market_market_ioc", &c.MarketIOC}, {"market_market_fok", &c.MarketFOK}, {"sor_limit_ioc", &c.SorLimitIOC},
+		{"limit_limit_gtc", &c.LimitGTC}, {"limit_limit_gtd", &c.LimitGTD}, {"limit_limit_fok", &c.LimitFOK},
+		{"stop_limit_stop_limit_gtc", &c.StopLimitGTC}, {"stop_limit_stop_limit_gtd", &c.StopLimitGTD},
+		{"trigger_bracket_gtc", &c.BracketGTC}, {"trigger_bracket_gtd", &c.BracketGTD},
+	}
+	for _, t := range targets {
+		if t.name == key {
+			return t.dst, true
+		}
+	}
+	for _, t := range targets {
+		if strings.EqualFold(t.name, key) {
+			return t.dst, false
+		}
+	}
+	return nil, false
 }
 
 type wireCreateSuccess struct {
@@ -293,37 +315,35 @@ type wireEdit struct {
 	ReplaceAcceptTimestamp stamp `json:"replace_accept_timestamp"`
 }
 
+// wireOrder holds the fields of an order the adapter reads; the others
+// (user_id, settled, product_type, ...) are skipped by the decoder, which
+// is cheaper than decoding them into values nobody reads.
 type wireOrder struct {
-	OrderID              string           `json:"order_id"`
-	ProductID            string           `json:"product_id"`
-	UserID               string           `json:"user_id"`
-	OrderConfiguration   *wireOrderConfig `json:"order_configuration"`
-	Side                 string           `json:"side"`
-	ClientOrderID        string           `json:"client_order_id"`
-	Status               string           `json:"status"`
-	TimeInForce          string           `json:"time_in_force"`
-	CreatedTime          stamp            `json:"created_time"`
-	CompletionPercentage num              `json:"completion_percentage"`
-	FilledSize           num              `json:"filled_size"`
-	AverageFilledPrice   num              `json:"average_filled_price"`
-	NumberOfFills        num              `json:"number_of_fills"`
-	FilledValue          num              `json:"filled_value"`
-	PendingCancel        bool             `json:"pending_cancel"`
-	SizeInQuote          bool             `json:"size_in_quote"`
-	TotalFees            num              `json:"total_fees"`
-	SizeInclusiveOfFees  bool             `json:"size_inclusive_of_fees"`
-	TotalValueAfterFees  num              `json:"total_value_after_fees"`
-	TriggerStatus        string           `json:"trigger_status"`
-	OrderType            string           `json:"order_type"`
-	RejectReason         string           `json:"reject_reason"`
-	RejectMessage        string           `json:"reject_message"`
-	CancelMessage        string           `json:"cancel_message"`
-	Settled              bool             `json:"settled"`
-	ProductType          string           `json:"product_type"`
-	OutstandingHold      num              `json:"outstanding_hold_amount"`
-	LastFillTime         stamp            `json:"last_fill_time"`
-	EditHistory          []wireEdit       `json:"edit_history"`
-	RetailPortfolioID    string           `json:"retail_portfolio_id"`
+	OrderID             string           `json:"order_id"`
+	ProductID           string           `json:"product_id"`
+	OrderConfiguration  *wireOrderConfig `json:"order_configuration"`
+	Side                string           `json:"side"`
+	ClientOrderID       string           `json:"client_order_id"`
+	Status              string           `json:"status"`
+	TimeInForce         string           `json:"time_in_force"`
+	CreatedTime         stamp            `json:"created_time"`
+	FilledSize          num              `json:"filled_size"`
+	AverageFilledPrice  num              `json:"average_filled_price"`
+	NumberOfFills       num              `json:"number_of_fills"`
+	FilledValue         num              `json:"filled_value"`
+	PendingCancel       bool             `json:"pending_cancel"`
+	SizeInQuote         bool             `json:"size_in_quote"`
+	TotalFees           num              `json:"total_fees"`
+	SizeInclusiveOfFees bool             `json:"size_inclusive_of_fees"`
+	TotalValueAfterFees num              `json:"total_value_after_fees"`
+	OrderType           string           `json:"order_type"`
+	RejectReason        string           `json:"reject_reason"`
+	RejectMessage       string           `json:"reject_message"`
+	CancelMessage       string           `json:"cancel_message"`
+	ProductType         string           `json:"product_type"`
+	LastFillTime        stamp            `json:"last_fill_time"`
+	EditHistory         []wireEdit       `json:"edit_history"`
+	RetailPortfolioID   string           `json:"retail_portfolio_id"`
 }
 
 type wireGetOrder struct {
